@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian bookworm package Deep Tree Echo needs to build and test.
+# Idempotent: prints nothing and changes nothing when everything is already present.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost1.81-dev          # Beast + Asio (1.81, not the default 1.74)
+  nlohmann-json3-dev libfmt-dev libcli11-dev
+  libzstd-dev liblz4-dev libxxhash-dev
+  libsqlite3-dev libhiredis-dev redis-server
+  libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  clang libclang-rt-14-dev  # libFuzzer targets
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "deps: node (20+) is needed for the system tests; installing Debian's nodejs" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  ${sudo_cmd:-} apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi

@@ -1,0 +1,120 @@
+// RWKV-4 forward pass (rwkv.cpp conventions, see docs/formats.md).
+//
+// Time mixing, per token and channel, with the numerically stable WKV (state aa, bb, pp):
+//   x_* = x * mix_* + x_prev * (1 - mix_*)      for * in k, v, r
+//   r = sigmoid(Wr x_r)  k = Wk x_k  v = Wv x_v
+//   q = max(pp, u + k);  wkv = (e^(pp-q) aa + e^(u+k-q) v) / (e^(pp-q) bb + e^(u+k-q))
+//   q' = max(pp + w, k); aa = e^(pp+w-q') aa + e^(k-q') v; bb = e^(pp+w-q') bb + e^(k-q'); pp = q'
+//   out = Wo (r * wkv)
+// Stored values: w = time_decay = -exp(trained decay); u = time_first.
+// Channel mixing: r = sigmoid(Wr x_r); out = r * (Wv relu(Wk x_k)^2).
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/vector_ops.h"
+#include "model/rwkv_base.h"
+
+namespace dte {
+namespace {
+
+struct Layer4 {
+  std::vector<float> mix_k, mix_v, mix_r, decay, first, ffn_mix_k, ffn_mix_r;
+  MatrixView wr, wk, wv, wo, ffn_key, ffn_value, ffn_receptance;
+};
+
+enum Slot : size_t { kXk = kSlotVersion, kXv, kXr, kR, kK, kV, kY };
+
+class Rwkv4 final : public RwkvModelBase {
+ public:
+  Rwkv4(ModelConfig config, ModelFile file) : RwkvModelBase(config, std::move(file)) {}
+
+  Status Bind() {
+    DTE_RETURN_IF_ERROR(BindCommon());
+    const TensorStore& ts = file_.tensors;
+    const int64_t c = config_.n_embd, f = config_.ffn_dim;
+    layers_.resize(static_cast<size_t>(config_.n_layer));
+    for (int64_t l = 0; l < config_.n_layer; ++l) {
+      const std::string p = "blocks." + std::to_string(l) + ".att.";
+      Layer4& w = layers_[static_cast<size_t>(l)];
+      DTE_ASSIGN_OR_RETURN(w.mix_k, BindVector(ts, p + "time_mix_k", c));
+      DTE_ASSIGN_OR_RETURN(w.mix_v, BindVector(ts, p + "time_mix_v", c));
+      DTE_ASSIGN_OR_RETURN(w.mix_r, BindVector(ts, p + "time_mix_r", c));
+      DTE_ASSIGN_OR_RETURN(w.decay, BindVector(ts, p + "time_decay", c));
+      DTE_ASSIGN_OR_RETURN(w.first, BindVector(ts, p + "time_first", c));
+      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
+      const std::string q = "blocks." + std::to_string(l) + ".ffn.";
+      DTE_ASSIGN_OR_RETURN(w.ffn_mix_k, BindVector(ts, q + "time_mix_k", c));
+      DTE_ASSIGN_OR_RETURN(w.ffn_mix_r, BindVector(ts, q + "time_mix_r", c));
+      DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
+      DTE_ASSIGN_OR_RETURN(w.ffn_value, BindMatrix(ts, q + "value.weight", c, f));
+      DTE_ASSIGN_OR_RETURN(w.ffn_receptance, BindMatrix(ts, q + "receptance.weight", c, c));
+    }
+    return Status::Ok();
+  }
+
+ protected:
+  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float*, float* out, Scratch& s,
+               ThreadPool* pool) const override {
+    const Layer4& w = layers_[static_cast<size_t>(layer)];
+    const int64_t c = config_.n_embd;
+    const size_t tc = static_cast<size_t>(n * c);
+    float* shift = ls + att_shift_offset();
+    float *xk = s.Get(kXk, tc), *xv = s.Get(kXv, tc), *xr = s.Get(kXr, tc);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* prev = PrevRow(xn, shift, t, c);
+      MixShift(xn + t * c, prev, w.mix_k.data(), c, xk + t * c);
+      MixShift(xn + t * c, prev, w.mix_v.data(), c, xv + t * c);
+      MixShift(xn + t * c, prev, w.mix_r.data(), c, xr + t * c);
+    }
+    std::copy_n(xn + (n - 1) * c, c, shift);
+
+    float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *y = s.Get(kY, tc);
+    MatMul(w.wr, xr, n, r, pool);
+    MatMul(w.wk, xk, n, k, pool);
+    MatMul(w.wv, xv, n, v, pool);
+
+    float *aa = ls + 2 * c, *bb = ls + 3 * c, *pp = ls + 4 * c;
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t i = 0; i < c; ++i) {
+        const int64_t o = t * c + i;
+        const float kk = k[o], vv = v[o];
+        float ww = w.first[i] + kk;
+        float q = std::max(pp[i], ww);
+        float e1 = std::exp(pp[i] - q), e2 = std::exp(ww - q);
+        y[o] = Sigmoid(r[o]) * (e1 * aa[i] + e2 * vv) / (e1 * bb[i] + e2);
+        ww = pp[i] + w.decay[i];
+        q = std::max(ww, kk);
+        e1 = std::exp(ww - q);
+        e2 = std::exp(kk - q);
+        aa[i] = e1 * aa[i] + e2 * vv;
+        bb[i] = e1 * bb[i] + e2;
+        pp[i] = q;
+      }
+    }
+    MatMul(w.wo, y, n, out, pool);
+  }
+
+  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+                  ThreadPool* pool) const override {
+    const Layer4& w = layers_[static_cast<size_t>(layer)];
+    ChannelMixRk(xn, n, ls + ffn_shift_offset(), w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
+                 w.ffn_value, w.ffn_receptance, MixShift, out, s, pool);
+  }
+
+ private:
+  std::vector<Layer4> layers_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const Model>> MakeRwkv4(ModelConfig config, ModelFile file) {
+  auto model = std::make_shared<Rwkv4>(config, std::move(file));
+  DTE_RETURN_IF_ERROR(model->Bind());
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+}  // namespace dte

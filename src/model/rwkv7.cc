@@ -1,0 +1,208 @@
+// RWKV-7 "Goose" forward pass (rwkv.cpp conventions, see docs/formats.md).
+//
+// Time mixing, per token, C = H*N channels, S[h] is N x N with S[value][key]:
+//   x_* = x + (x_prev - x) * mix_*            for * in r,w,k,v,a,g
+//   r = Wr x_r   k = Wk x_k   v = Wv x_v
+//   decay = exp(-e^-0.5 * sigmoid(w0 + W2 tanh(W1 x_w)))
+//   a = sigmoid(a0 + A2 A1 x_a)               (in-context learning rate)
+//   g = G2 sigmoid(G1 x_g)
+//   v = layer 0 ? (v_first = v) : v + (v_first - v) * sigmoid(v0 + V2 V1 x_v)
+//   kk = normalize_per_head(k * k_k);  k = k * (1 + (a - 1) * k_a)
+//   S = S diag(decay) - (S kk) (kk*a)^T + v k^T;   y = S r
+//   y = GroupNorm(y) + (sum_head r*k*r_k) * v;     out = Wo (y * g)
+// Channel mixing: k = relu(Wk (x + (x_prev - x) * x_k))^2;  out = Wv k.
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/vector_ops.h"
+#include "model/rwkv_base.h"
+
+namespace dte {
+namespace {
+
+struct Layer7 {
+  std::vector<float> mix;  // 6 x C: r, w, k, v, a, g
+  std::vector<float> w0, a0, v0, k_k, k_a, r_k, ln_x_w, ln_x_b, ffn_x_k;
+  MatrixView w1, w2, a1, a2, v1, v2, g1, g2;
+  MatrixView wr, wk, wv, wo, ffn_key, ffn_value;
+};
+
+enum Slot : size_t { kXr = kSlotVersion, kXw, kXk, kXv, kXa, kXg, kR, kK, kV, kDecay, kA, kG, kHidden, kKk, kY, kVMix, kFfn };
+
+class Rwkv7 final : public RwkvModelBase {
+ public:
+  Rwkv7(ModelConfig config, ModelFile file) : RwkvModelBase(config, std::move(file)) {}
+
+  Status Bind() {
+    DTE_RETURN_IF_ERROR(BindCommon());
+    const TensorStore& ts = file_.tensors;
+    const int64_t c = config_.n_embd, f = config_.ffn_dim;
+    layers_.resize(static_cast<size_t>(config_.n_layer));
+    for (int64_t l = 0; l < config_.n_layer; ++l) {
+      const std::string p = "blocks." + std::to_string(l) + ".att.";
+      Layer7& w = layers_[static_cast<size_t>(l)];
+      DTE_ASSIGN_OR_RETURN(w.mix, BindVector(ts, p + "x_rwkvag", 6 * c));
+      DTE_ASSIGN_OR_RETURN(w.w0, BindVector(ts, p + "w0", c));
+      DTE_ASSIGN_OR_RETURN(w.a0, BindVector(ts, p + "a0", c));
+      DTE_ASSIGN_OR_RETURN(w.k_k, BindVector(ts, p + "k_k", c));
+      DTE_ASSIGN_OR_RETURN(w.k_a, BindVector(ts, p + "k_a", c));
+      DTE_ASSIGN_OR_RETURN(w.r_k, BindVector(ts, p + "r_k", c));
+      DTE_ASSIGN_OR_RETURN(w.ln_x_w, BindVector(ts, p + "ln_x.weight", c));
+      DTE_ASSIGN_OR_RETURN(w.ln_x_b, BindVector(ts, p + "ln_x.bias", c));
+      DTE_ASSIGN_OR_RETURN(w.w1, BindMatrix(ts, p + "w1", config_.lora_decay, c));
+      DTE_ASSIGN_OR_RETURN(w.w2, BindMatrix(ts, p + "w2", c, config_.lora_decay));
+      DTE_ASSIGN_OR_RETURN(w.a1, BindMatrix(ts, p + "a1", config_.lora_iclr, c));
+      DTE_ASSIGN_OR_RETURN(w.a2, BindMatrix(ts, p + "a2", c, config_.lora_iclr));
+      DTE_ASSIGN_OR_RETURN(w.g1, BindMatrix(ts, p + "g1", config_.lora_gate, c));
+      DTE_ASSIGN_OR_RETURN(w.g2, BindMatrix(ts, p + "g2", c, config_.lora_gate));
+      if (l > 0) {  // block 0 computes v_first and has no value-residual LoRA
+        DTE_ASSIGN_OR_RETURN(w.v0, BindVector(ts, p + "v0", c));
+        DTE_ASSIGN_OR_RETURN(w.v1, BindMatrix(ts, p + "v1", config_.lora_value, c));
+        DTE_ASSIGN_OR_RETURN(w.v2, BindMatrix(ts, p + "v2", c, config_.lora_value));
+      }
+      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
+      const std::string q = "blocks." + std::to_string(l) + ".ffn.";
+      DTE_ASSIGN_OR_RETURN(w.ffn_x_k, BindVector(ts, q + "x_k", c));
+      DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
+      DTE_ASSIGN_OR_RETURN(w.ffn_value, BindMatrix(ts, q + "value.weight", c, f));
+    }
+    return Status::Ok();
+  }
+
+ protected:
+  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float* v_first, float* out,
+               Scratch& s, ThreadPool* pool) const override {
+    const Layer7& w = layers_[static_cast<size_t>(layer)];
+    const int64_t c = config_.n_embd;
+    const size_t tc = static_cast<size_t>(n * c);
+    float* shift = ls + att_shift_offset();
+    float* xs[6];
+    for (size_t i = 0; i < 6; ++i) xs[i] = s.Get(kXr + i, tc);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* prev = PrevRow(xn, shift, t, c);
+      for (size_t i = 0; i < 6; ++i) LerpShift(xn + t * c, prev, w.mix.data() + i * c, c, xs[i] + t * c);
+    }
+    std::copy_n(xn + (n - 1) * c, c, shift);
+
+    float* r = s.Get(kR, tc);
+    float* k = s.Get(kK, tc);
+    float* v = s.Get(kV, tc);
+    float* decay = s.Get(kDecay, tc);
+    float* a = s.Get(kA, tc);
+    float* g = s.Get(kG, tc);
+    const int64_t max_rank = std::max({config_.lora_decay, config_.lora_iclr, config_.lora_gate, config_.lora_value});
+    float* hidden = s.Get(kHidden, static_cast<size_t>(n * max_rank));
+    MatMul(w.wr, xs[0], n, r, pool);
+    MatMul(w.wk, xs[2], n, k, pool);
+    MatMul(w.wv, xs[3], n, v, pool);
+
+    LoraInto(w.w1, w.w2, xs[1], n, hidden, decay, [](float h) { return std::tanh(h); }, pool);
+    for (size_t i = 0; i < tc; ++i)
+      decay[i] = std::exp(-0.606531f * Sigmoid(w.w0[i % c] + decay[i]));
+    LoraInto(w.a1, w.a2, xs[4], n, hidden, a, [](float h) { return h; }, pool);
+    for (size_t i = 0; i < tc; ++i) a[i] = Sigmoid(w.a0[i % c] + a[i]);
+    LoraInto(w.g1, w.g2, xs[5], n, hidden, g, Sigmoid, pool);
+
+    if (layer == 0) {
+      std::copy_n(v, tc, v_first);
+    } else {
+      float* vmix = s.Get(kVMix, tc);
+      LoraInto(w.v1, w.v2, xs[3], n, hidden, vmix, [](float h) { return h; }, pool);
+      for (size_t i = 0; i < tc; ++i) v[i] += (v_first[i] - v[i]) * Sigmoid(w.v0[i % c] + vmix[i]);
+    }
+
+    float* kk = s.Get(kKk, tc);
+    const int64_t hs = config_.head_size;
+    for (size_t i = 0; i < tc; ++i) kk[i] = k[i] * w.k_k[i % c];
+    for (int64_t hrow = 0; hrow < n * config_.n_head; ++hrow) {  // L2-normalize each head
+      float* p = kk + hrow * hs;
+      float norm = 0;
+      for (int64_t j = 0; j < hs; ++j) norm += p[j] * p[j];
+      const float inv = 1.0f / std::max(std::sqrt(norm), 1e-12f);
+      for (int64_t j = 0; j < hs; ++j) p[j] *= inv;
+    }
+    for (size_t i = 0; i < tc; ++i) k[i] *= 1.0f + (a[i] - 1.0f) * w.k_a[i % c];
+
+    float* y = s.Get(kY, tc);
+    float* wkv = ls + 2 * c;
+    auto heads = [&](int64_t h0, int64_t h1) {
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t h = h0; h < h1; ++h) {
+          const int64_t o = t * c + h * hs;
+          WkvStep(wkv + h * hs * hs, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
+        }
+    };
+    if (pool) pool->ParallelFor(config_.n_head, heads); else heads(0, config_.n_head);
+
+    for (int64_t t = 0; t < n; ++t) {
+      float* yt = y + t * c;
+      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps, yt);
+      for (int64_t h = 0; h < config_.n_head; ++h) {
+        const int64_t o = t * c + h * hs;
+        float bonus = 0;
+        for (int64_t j = 0; j < hs; ++j) bonus += r[o + j] * k[o + j] * w.r_k[h * hs + j];
+        for (int64_t j = 0; j < hs; ++j) y[o + j] += bonus * v[o + j];
+      }
+      for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
+    }
+    MatMul(w.wo, y, n, out, pool);
+  }
+
+  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+                  ThreadPool* pool) const override {
+    const Layer7& w = layers_[static_cast<size_t>(layer)];
+    const int64_t c = config_.n_embd;
+    float* shift = ls + ffn_shift_offset();
+    float* xk = s.Get(kXr, static_cast<size_t>(n * c));
+    for (int64_t t = 0; t < n; ++t) LerpShift(xn + t * c, PrevRow(xn, shift, t, c), w.ffn_x_k.data(), c, xk + t * c);
+    std::copy_n(xn + (n - 1) * c, c, shift);
+    const size_t tf = static_cast<size_t>(n * config_.ffn_dim);
+    float* hidden = s.Get(kFfn, tf);
+    MatMul(w.ffn_key, xk, n, hidden, pool);
+    for (size_t i = 0; i < tf; ++i) hidden[i] = ReluSquare(hidden[i]);
+    MatMul(w.ffn_value, hidden, n, out, pool);
+  }
+
+ private:
+  // out = B act(A x) for a low-rank pair (A: rank x C, B: C x rank), over n tokens.
+  template <class Act>
+  static void LoraInto(const MatrixView& a, const MatrixView& b, const float* x, int64_t n, float* hidden,
+                       float* out, Act act, ThreadPool* pool) {
+    MatMul(a, x, n, hidden, pool);
+    for (int64_t i = 0; i < n * a.rows; ++i) hidden[i] = act(hidden[i]);
+    MatMul(b, hidden, n, out, pool);
+  }
+
+  // One token of one head: S (N x N, S[value][key]) and y (N) as in the header comment.
+  void WkvStep(float* S, const float* r, const float* k, const float* v, const float* decay,
+               const float* kk, const float* a, float* y) const {
+    const int64_t hs = config_.head_size;
+    for (int64_t i = 0; i < hs; ++i) {
+      float* row = S + i * hs;
+      float sa = 0;
+      for (int64_t j = 0; j < hs; ++j) sa -= row[j] * kk[j];
+      float acc = 0;
+      for (int64_t j = 0; j < hs; ++j) {
+        row[j] = row[j] * decay[j] + sa * kk[j] * a[j] + v[i] * k[j];
+        acc += row[j] * r[j];
+      }
+      y[i] = acc;
+    }
+  }
+
+  std::vector<Layer7> layers_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const Model>> MakeRwkv7(ModelConfig config, ModelFile file) {
+  auto model = std::make_shared<Rwkv7>(config, std::move(file));
+  DTE_RETURN_IF_ERROR(model->Bind());
+  return std::shared_ptr<const Model>(std::move(model));
+}
+
+}  // namespace dte
