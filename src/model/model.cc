@@ -25,6 +25,12 @@ Result<std::shared_ptr<const Model>> Model::FromFile(ModelFile file, const LoadO
   return model;
 }
 
+void Model::ForwardSequence(std::span<const int32_t> tokens, State& state, float* logits,
+                            Scratch& scratch, ThreadPool* pool) const {
+  const SequenceChunk chunk{tokens, &state, logits};
+  ForwardBatch(std::span<const SequenceChunk>(&chunk, 1), scratch, pool);
+}
+
 void Model::ForwardSerial(std::span<const int32_t> tokens, State& state, float* logits,
                           Scratch& scratch, ThreadPool* pool) const {
   for (size_t i = 0; i < tokens.size(); ++i)

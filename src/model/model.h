@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "base/thread_pool.h"
+#include "model/batch_rows.h"
 #include "model/config.h"
 #include "model/model_file.h"
 #include "model/state.h"
@@ -29,8 +30,23 @@ class Scratch {
     return slots_[slot].data();
   }
 
+  // Bookkeeping of the current batch pass (cleared, never shrunk, between passes).
+  struct Pass {
+    BatchRows rows;
+    std::vector<int32_t> tokens;   // one per row
+    std::vector<float*> logits;    // one per segment (null: not needed)
+    std::vector<size_t> consumed;  // tokens of each SequenceChunk already run
+  } pass;
+
  private:
   std::vector<std::vector<float>> slots_;
+};
+
+// One sequence's share of a batched forward call.
+struct SequenceChunk {
+  std::span<const int32_t> tokens;  // at least one token
+  State* state = nullptr;           // updated in place
+  float* logits = nullptr;          // n_vocab floats after the last token, or null to skip
 };
 
 struct LoadOptions {
@@ -57,8 +73,14 @@ class Model {
 
   // Sequence mode: the whole chunk as matrix-matrix work (each weight read once per chunk).
   // Same results as serial mode within float rounding.
-  virtual void ForwardSequence(std::span<const int32_t> tokens, State& state, float* logits,
-                               Scratch& scratch, ThreadPool* pool) const = 0;
+  void ForwardSequence(std::span<const int32_t> tokens, State& state, float* logits, Scratch& scratch,
+                       ThreadPool* pool) const;
+
+  // Several sequences in one pass: their tokens form the rows of every matrix product (one
+  // decode token each plus prefill chunks, as a continuous-batching scheduler sends them), so
+  // each weight is read once per pass. States must be distinct. Token ids must be in range.
+  virtual void ForwardBatch(std::span<const SequenceChunk> batch, Scratch& scratch,
+                            ThreadPool* pool) const = 0;
 
  protected:
   Model(ModelConfig config, ModelFile file) : config_(config), file_(std::move(file)) {}

@@ -57,51 +57,51 @@ class Rwkv4 final : public RwkvModelBase {
   }
 
  protected:
-  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float*, float* out, Scratch& s,
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
                ThreadPool* pool) const override {
     const Layer4& w = layers_[static_cast<size_t>(layer)];
-    const int64_t c = config_.n_embd;
+    const int64_t c = config_.n_embd, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
-    float* shift = ls + att_shift_offset();
     float *xk = s.Get(kXk, tc), *xv = s.Get(kXv, tc), *xr = s.Get(kXr, tc);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* prev = PrevRow(xn, shift, t, c);
+    ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
       MixShift(xn + t * c, prev, w.mix_k.data(), c, xk + t * c);
       MixShift(xn + t * c, prev, w.mix_v.data(), c, xv + t * c);
       MixShift(xn + t * c, prev, w.mix_r.data(), c, xr + t * c);
-    }
-    std::copy_n(xn + (n - 1) * c, c, shift);
+    });
 
     float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *y = s.Get(kY, tc);
     MatMul(w.wr, xr, n, r, pool);
     MatMul(w.wk, xk, n, k, pool);
     MatMul(w.wv, xv, n, v, pool);
 
-    float *aa = ls + 2 * c, *bb = ls + 3 * c, *pp = ls + 4 * c;
-    for (int64_t t = 0; t < n; ++t) {
-      for (int64_t i = 0; i < c; ++i) {
-        const int64_t o = t * c + i;
-        const float kk = k[o], vv = v[o];
-        float ww = w.first[i] + kk;
-        float q = std::max(pp[i], ww);
-        float e1 = std::exp(pp[i] - q), e2 = std::exp(ww - q);
-        y[o] = Sigmoid(r[o]) * (e1 * aa[i] + e2 * vv) / (e1 * bb[i] + e2);
-        ww = pp[i] + w.decay[i];
-        q = std::max(ww, kk);
-        e1 = std::exp(ww - q);
-        e2 = std::exp(kk - q);
-        aa[i] = e1 * aa[i] + e2 * vv;
-        bb[i] = e1 * bb[i] + e2;
-        pp[i] = q;
+    for (const Segment& seg : batch.segments) {
+      float* ls = seg.state->layer(layer);
+      float *aa = ls + 2 * c, *bb = ls + 3 * c, *pp = ls + 4 * c;
+      for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
+        for (int64_t i = 0; i < c; ++i) {
+          const int64_t o = t * c + i;
+          const float kk = k[o], vv = v[o];
+          float ww = w.first[i] + kk;
+          float q = std::max(pp[i], ww);
+          float e1 = std::exp(pp[i] - q), e2 = std::exp(ww - q);
+          y[o] = Sigmoid(r[o]) * (e1 * aa[i] + e2 * vv) / (e1 * bb[i] + e2);
+          ww = pp[i] + w.decay[i];
+          q = std::max(ww, kk);
+          e1 = std::exp(ww - q);
+          e2 = std::exp(kk - q);
+          aa[i] = e1 * aa[i] + e2 * vv;
+          bb[i] = e1 * bb[i] + e2;
+          pp[i] = q;
+        }
       }
     }
     MatMul(w.wo, y, n, out, pool);
   }
 
-  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+  void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
     const Layer4& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(xn, n, ls + ffn_shift_offset(), w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
                  w.ffn_value, w.ffn_receptance, MixShift, out, s, pool);
   }
 

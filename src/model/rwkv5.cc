@@ -78,21 +78,18 @@ class Rwkv5 final : public RwkvModelBase {
  protected:
   bool gated() const { return config_.version == RwkvVersion::kV5_2; }
 
-  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float*, float* out, Scratch& s,
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
                ThreadPool* pool) const override {
     const Layer5& w = layers_[static_cast<size_t>(layer)];
-    const int64_t c = config_.n_embd, hs = config_.head_size;
+    const int64_t c = config_.n_embd, hs = config_.head_size, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
-    float* shift = ls + att_shift_offset();
     float *xk = s.Get(kXk, tc), *xv = s.Get(kXv, tc), *xr = s.Get(kXr, tc), *xg = s.Get(kXg, tc);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* prev = PrevRow(xn, shift, t, c);
+    ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
       MixShift(xn + t * c, prev, w.mix_k.data(), c, xk + t * c);
       MixShift(xn + t * c, prev, w.mix_v.data(), c, xv + t * c);
       MixShift(xn + t * c, prev, w.mix_r.data(), c, xr + t * c);
       if (gated()) MixShift(xn + t * c, prev, w.mix_g.data(), c, xg + t * c);
-    }
-    std::copy_n(xn + (n - 1) * c, c, shift);
+    });
 
     float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *g = s.Get(kG, tc);
     MatMul(w.wr, xr, n, r, pool);
@@ -104,16 +101,13 @@ class Rwkv5 final : public RwkvModelBase {
     }
 
     float* y = s.Get(kY, tc);
-    float* wkv = ls + 2 * c;
-    auto heads = [&](int64_t h0, int64_t h1) {
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t h = h0; h < h1; ++h) {
-          const int64_t o = t * c + h * hs;
-          Wkv5Step(wkv + h * hs * hs, r + o, k + o, v + o, w.decay.data() + h * hs,
-                   w.bonus.data() + h * hs, hs, y + o);
-        }
-    };
-    if (pool) pool->ParallelFor(config_.n_head, heads); else heads(0, config_.n_head);
+    ForEachSegmentHead(batch, config_.n_head, pool, [&](const Segment& seg, int64_t h) {
+      float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
+      for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
+        const int64_t o = t * c + h * hs;
+        Wkv5Step(S, r + o, k + o, v + o, w.decay.data() + h * hs, w.bonus.data() + h * hs, hs, y + o);
+      }
+    });
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
@@ -124,10 +118,10 @@ class Rwkv5 final : public RwkvModelBase {
     MatMul(w.wo, y, n, out, pool);
   }
 
-  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+  void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
     const Layer5& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(xn, n, ls + ffn_shift_offset(), w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
                  w.ffn_value, w.ffn_receptance, MixShift, out, s, pool);
   }
 

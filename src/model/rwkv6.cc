@@ -76,22 +76,19 @@ class Rwkv6 final : public RwkvModelBase {
   }
 
  protected:
-  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float*, float* out, Scratch& s,
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
                ThreadPool* pool) const override {
     const Layer6& w = layers_[static_cast<size_t>(layer)];
-    const int64_t c = config_.n_embd, hs = config_.head_size, d = config_.lora_mix;
+    const int64_t c = config_.n_embd, hs = config_.head_size, d = config_.lora_mix, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
-    float* shift = ls + att_shift_offset();
     float* sx = s.Get(kSx, tc);
     float* xxx = s.Get(kXxx, tc);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* prev = PrevRow(xn, shift, t, c);
+    ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
       for (int64_t i = 0; i < c; ++i) {
         sx[t * c + i] = prev[i] - xn[t * c + i];
         xxx[t * c + i] = xn[t * c + i] + sx[t * c + i] * w.maa_x[i];
       }
-    }
-    std::copy_n(xn + (n - 1) * c, c, shift);
+    });
 
     float* hidden = s.Get(kHidden, static_cast<size_t>(n * std::max(kMixParts * d, config_.lora_decay)));
     MatMul(w.maa_w1, xxx, n, hidden, pool);
@@ -124,15 +121,13 @@ class Rwkv6 final : public RwkvModelBase {
     for (size_t i = 0; i < tc; ++i) decay[i] = std::exp(-std::exp(w.decay[i % c] + decay[i]));
 
     float* y = s.Get(kY, tc);
-    float* wkv = ls + 2 * c;
-    auto heads = [&](int64_t h0, int64_t h1) {
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t h = h0; h < h1; ++h) {
-          const int64_t o = t * c + h * hs;
-          Wkv5Step(wkv + h * hs * hs, r + o, k + o, v + o, decay + o, w.bonus.data() + h * hs, hs, y + o);
-        }
-    };
-    if (pool) pool->ParallelFor(config_.n_head, heads); else heads(0, config_.n_head);
+    ForEachSegmentHead(batch, config_.n_head, pool, [&](const Segment& seg, int64_t h) {
+      float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
+      for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
+        const int64_t o = t * c + h * hs;
+        Wkv5Step(S, r + o, k + o, v + o, decay + o, w.bonus.data() + h * hs, hs, y + o);
+      }
+    });
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
@@ -142,10 +137,10 @@ class Rwkv6 final : public RwkvModelBase {
     MatMul(w.wo, y, n, out, pool);
   }
 
-  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+  void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
     const Layer6& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(xn, n, ls + ffn_shift_offset(), w.ffn_maa_k.data(), w.ffn_maa_r.data(), w.ffn_key,
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_maa_k.data(), w.ffn_maa_r.data(), w.ffn_key,
                  w.ffn_value, w.ffn_receptance, LerpShift, out, s, pool);
   }
 

@@ -74,19 +74,16 @@ class Rwkv7 final : public RwkvModelBase {
   }
 
  protected:
-  void TimeMix(int64_t layer, const float* xn, int64_t n, float* ls, float* v_first, float* out,
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float* v_first, float* out,
                Scratch& s, ThreadPool* pool) const override {
     const Layer7& w = layers_[static_cast<size_t>(layer)];
-    const int64_t c = config_.n_embd;
+    const int64_t c = config_.n_embd, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
-    float* shift = ls + att_shift_offset();
     float* xs[6];
     for (size_t i = 0; i < 6; ++i) xs[i] = s.Get(kXr + i, tc);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* prev = PrevRow(xn, shift, t, c);
+    ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
       for (size_t i = 0; i < 6; ++i) LerpShift(xn + t * c, prev, w.mix.data() + i * c, c, xs[i] + t * c);
-    }
-    std::copy_n(xn + (n - 1) * c, c, shift);
+    });
 
     float* r = s.Get(kR, tc);
     float* k = s.Get(kK, tc);
@@ -128,15 +125,13 @@ class Rwkv7 final : public RwkvModelBase {
     for (size_t i = 0; i < tc; ++i) k[i] *= 1.0f + (a[i] - 1.0f) * w.k_a[i % c];
 
     float* y = s.Get(kY, tc);
-    float* wkv = ls + 2 * c;
-    auto heads = [&](int64_t h0, int64_t h1) {
-      for (int64_t t = 0; t < n; ++t)
-        for (int64_t h = h0; h < h1; ++h) {
-          const int64_t o = t * c + h * hs;
-          WkvStep(wkv + h * hs * hs, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
-        }
-    };
-    if (pool) pool->ParallelFor(config_.n_head, heads); else heads(0, config_.n_head);
+    ForEachSegmentHead(batch, config_.n_head, pool, [&](const Segment& seg, int64_t h) {
+      float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
+      for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
+        const int64_t o = t * c + h * hs;
+        WkvStep(S, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
+      }
+    });
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
@@ -152,14 +147,14 @@ class Rwkv7 final : public RwkvModelBase {
     MatMul(w.wo, y, n, out, pool);
   }
 
-  void ChannelMix(int64_t layer, const float* xn, int64_t n, float* ls, float* out, Scratch& s,
+  void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
     const Layer7& w = layers_[static_cast<size_t>(layer)];
-    const int64_t c = config_.n_embd;
-    float* shift = ls + ffn_shift_offset();
+    const int64_t c = config_.n_embd, n = batch.rows;
     float* xk = s.Get(kXr, static_cast<size_t>(n * c));
-    for (int64_t t = 0; t < n; ++t) LerpShift(xn + t * c, PrevRow(xn, shift, t, c), w.ffn_x_k.data(), c, xk + t * c);
-    std::copy_n(xn + (n - 1) * c, c, shift);
+    ForEachShiftedRow(batch, layer, ffn_shift_offset(), xn, c, [&](int64_t t, const float* prev) {
+      LerpShift(xn + t * c, prev, w.ffn_x_k.data(), c, xk + t * c);
+    });
     const size_t tf = static_cast<size_t>(n * config_.ffn_dim);
     float* hidden = s.Get(kFfn, tf);
     MatMul(w.ffn_key, xk, n, hidden, pool);

@@ -7,8 +7,8 @@
 
 namespace dte {
 namespace {
-// Longest chunk processed as one matrix-matrix step; bounds scratch memory for long prompts.
-constexpr int64_t kMaxChunk = 128;
+// Most rows in one pass: bounds scratch memory for long prompts and big batches.
+constexpr int64_t kMaxPassRows = 256;
 }  // namespace
 
 Result<std::vector<float>> BindVector(const TensorStore& ts, const std::string& name, int64_t n) {
@@ -25,19 +25,31 @@ Result<MatrixView> BindMatrix(const TensorStore& ts, const std::string& name, in
   return t->AsMatrix();
 }
 
-void ChannelMixRk(const float* xn, int64_t n, float* shift, const float* mix_k, const float* mix_r,
-                  const MatrixView& key, const MatrixView& value, const MatrixView& receptance,
-                  ShiftMixFn mix_fn, float* out, Scratch& s, ThreadPool* pool) {
-  const int64_t c = receptance.cols;
+void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool,
+                        const std::function<void(const Segment&, int64_t)>& fn) {
+  const int64_t jobs = static_cast<int64_t>(batch.segments.size()) * n_head;
+  auto run = [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) fn(batch.segments[static_cast<size_t>(j / n_head)], j % n_head);
+  };
+  if (pool != nullptr) {
+    pool->ParallelFor(jobs, run);
+  } else {
+    run(0, jobs);
+  }
+}
+
+void ChannelMixRk(const BatchRows& batch, int64_t layer, int64_t shift_offset, const float* xn,
+                  const float* mix_k, const float* mix_r, const MatrixView& key, const MatrixView& value,
+                  const MatrixView& receptance, ShiftMixFn mix_fn, float* out, Scratch& s,
+                  ThreadPool* pool) {
+  const int64_t c = receptance.cols, n = batch.rows;
   const size_t tc = static_cast<size_t>(n * c), tf = static_cast<size_t>(n * key.rows);
   float* xk = s.Get(kSlotBase + 4, tc);
   float* xr = s.Get(kSlotBase + 5, tc);
-  for (int64_t t = 0; t < n; ++t) {
-    const float* prev = PrevRow(xn, shift, t, c);
+  ForEachShiftedRow(batch, layer, shift_offset, xn, c, [&](int64_t t, const float* prev) {
     mix_fn(xn + t * c, prev, mix_k, c, xk + t * c);
     mix_fn(xn + t * c, prev, mix_r, c, xr + t * c);
-  }
-  std::copy_n(xn + (n - 1) * c, c, shift);
+  });
   float* hidden = s.Get(kSlotBase + 6, std::max(tf, tc));
   MatMul(key, xk, n, hidden, pool);
   for (size_t i = 0; i < tf; ++i) hidden[i] = ReluSquare(hidden[i]);
@@ -67,48 +79,82 @@ Status RwkvModelBase::BindCommon() {
   return Status::Ok();
 }
 
-void RwkvModelBase::ForwardSequence(std::span<const int32_t> tokens, State& state, float* logits,
-                                    Scratch& scratch, ThreadPool* pool) const {
-  for (size_t begin = 0; begin < tokens.size(); begin += kMaxChunk) {
-    size_t n = std::min<size_t>(kMaxChunk, tokens.size() - begin);
-    bool last = begin + n == tokens.size();
-    ForwardChunk(tokens.subspan(begin, n), state, last ? logits : nullptr, scratch, pool);
+void RwkvModelBase::ForwardBatch(std::span<const SequenceChunk> batch, Scratch& scratch,
+                                 ThreadPool* pool) const {
+  // Packs passes of at most kMaxPassRows rows; a sequence too long for one pass continues in
+  // the next (passes run in order, so its state sees its tokens in order).
+  Scratch::Pass& pass = scratch.pass;
+  pass.consumed.assign(batch.size(), 0);
+  while (true) {
+    pass.rows.segments.clear();
+    pass.rows.rows = 0;
+    pass.tokens.clear();
+    pass.logits.clear();
+    for (size_t i = 0; i < batch.size() && pass.rows.rows < kMaxPassRows; ++i) {
+      const SequenceChunk& chunk = batch[i];
+      const size_t left = chunk.tokens.size() - pass.consumed[i];
+      if (left == 0) continue;
+      const int64_t take = std::min<int64_t>(static_cast<int64_t>(left), kMaxPassRows - pass.rows.rows);
+      pass.rows.segments.push_back(Segment{pass.rows.rows, take, chunk.state});
+      auto part = chunk.tokens.subspan(pass.consumed[i], static_cast<size_t>(take));
+      pass.tokens.insert(pass.tokens.end(), part.begin(), part.end());
+      pass.consumed[i] += static_cast<size_t>(take);
+      pass.logits.push_back(pass.consumed[i] == chunk.tokens.size() ? chunk.logits : nullptr);
+      pass.rows.rows += take;
+    }
+    if (pass.rows.rows == 0) return;
+    ForwardPass(scratch, pool);
   }
 }
 
-void RwkvModelBase::ForwardChunk(std::span<const int32_t> tokens, State& state, float* logits,
-                                 Scratch& scratch, ThreadPool* pool) const {
-  const int64_t c = config_.n_embd;
-  const int64_t n = static_cast<int64_t>(tokens.size());
+void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
+  const BatchRows& batch = scratch.pass.rows;
+  const int64_t c = config_.n_embd, n = batch.rows;
   const size_t tc = static_cast<size_t>(n * c);
-  float* x = scratch.Get(kSlotBase, tc);            // residual stream [T][C]
-  float* xn = scratch.Get(kSlotBase + 1, tc);       // normalized input [T][C]
-  float* out = scratch.Get(kSlotBase + 2, tc);      // block output [T][C]
-  float* v_first = scratch.Get(kSlotBase + 3, tc);  // RWKV-7 value residual [T][C]
+  const float eps = config_.layer_norm_eps;
+  float* x = scratch.Get(kSlotBase, tc);            // residual stream [rows][C]
+  float* xn = scratch.Get(kSlotBase + 1, tc);       // normalized input [rows][C]
+  float* out = scratch.Get(kSlotBase + 2, tc);      // block output [rows][C]
+  float* v_first = scratch.Get(kSlotBase + 3, tc);  // RWKV-7 value residual [rows][C]
 
   for (int64_t t = 0; t < n; ++t) {
-    int32_t id = tokens[static_cast<size_t>(t)];
+    const int32_t id = scratch.pass.tokens[static_cast<size_t>(t)];
     DTE_CHECK(id >= 0 && id < config_.n_vocab, "token id out of range (callers validate ids)");
     float* xt = x + t * c;
     DequantizeRow(emb_.type, emb_.row(id), xt, c);
-    LayerNorm(xt, ln0_w_.data(), ln0_b_.data(), c, config_.layer_norm_eps, xt);
+    LayerNorm(xt, ln0_w_.data(), ln0_b_.data(), c, eps, xt);
   }
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     const LayerNorms& norm = norms_[static_cast<size_t>(l)];
-    float* ls = state.layer(l);
-    for (int64_t t = 0; t < n; ++t)
-      LayerNorm(x + t * c, norm.ln1_w.data(), norm.ln1_b.data(), c, config_.layer_norm_eps, xn + t * c);
-    TimeMix(l, xn, n, ls, v_first, out, scratch, pool);
+    for (int64_t t = 0; t < n; ++t) LayerNorm(x + t * c, norm.ln1_w.data(), norm.ln1_b.data(), c, eps, xn + t * c);
+    TimeMix(l, batch, xn, v_first, out, scratch, pool);
     for (size_t i = 0; i < tc; ++i) x[i] += out[i];
-    for (int64_t t = 0; t < n; ++t)
-      LayerNorm(x + t * c, norm.ln2_w.data(), norm.ln2_b.data(), c, config_.layer_norm_eps, xn + t * c);
-    ChannelMix(l, xn, n, ls, out, scratch, pool);
+    for (int64_t t = 0; t < n; ++t) LayerNorm(x + t * c, norm.ln2_w.data(), norm.ln2_b.data(), c, eps, xn + t * c);
+    ChannelMix(l, batch, xn, out, scratch, pool);
     for (size_t i = 0; i < tc; ++i) x[i] += out[i];
   }
-  if (logits != nullptr) {
-    float* last = x + (n - 1) * c;
-    LayerNorm(last, ln_out_w_.data(), ln_out_b_.data(), c, config_.layer_norm_eps, xn);
-    MatVec(head_, xn, logits, pool);
+
+  // Logits for the segments that want them: their last rows through one head product.
+  int64_t wanted = 0;
+  for (size_t s = 0; s < batch.segments.size(); ++s) {
+    if (scratch.pass.logits[s] == nullptr) continue;
+    const Segment& seg = batch.segments[s];
+    LayerNorm(x + (seg.begin + seg.length - 1) * c, ln_out_w_.data(), ln_out_b_.data(), c, eps, xn + wanted * c);
+    ++wanted;
+  }
+  if (wanted == 0) return;
+  const size_t nv = static_cast<size_t>(config_.n_vocab);
+  float* logits = wanted == 1 ? nullptr : scratch.Get(kSlotBase + 7, static_cast<size_t>(wanted) * nv);
+  for (size_t s = 0, k = 0; s < batch.segments.size(); ++s) {
+    float* dst = scratch.pass.logits[s];
+    if (dst == nullptr) continue;
+    if (wanted == 1) {
+      MatVec(head_, xn, dst, pool);
+      return;
+    }
+    if (k == 0) MatMul(head_, xn, wanted, logits, pool);
+    std::copy_n(logits + k * nv, nv, dst);
+    ++k;
   }
 }
 

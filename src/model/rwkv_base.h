@@ -1,7 +1,9 @@
 #pragma once
 // The part of the forward pass every RWKV version shares: embedding (+ ln0), the residual
-// block loop `x += TimeMix(LN1(x)); x += ChannelMix(LN2(x))`, and the output head. Versions
-// implement TimeMix and ChannelMix over a chunk of T tokens ([T][C] row-major arrays).
+// block loop `x += TimeMix(LN1(x)); x += ChannelMix(LN2(x))`, the output head, and the batch
+// layout. A batch packs the tokens of several sequences as rows of [rows][C] arrays; each
+// sequence's rows are contiguous (a Segment) and carry its State. Matrix work runs over all
+// rows at once; recurrences run per segment.
 
 #include <cstdint>
 #include <vector>
@@ -11,7 +13,7 @@
 
 namespace dte {
 
-// Scratch slots: the base uses kSlotBase..kSlotBase+6; versions use kSlotVersion and up.
+// Scratch slots: the base uses kSlotBase..kSlotBase+7; versions use kSlotVersion and up.
 constexpr size_t kSlotBase = 0;
 constexpr size_t kSlotVersion = 8;
 
@@ -19,44 +21,61 @@ constexpr size_t kSlotVersion = 8;
 Result<std::vector<float>> BindVector(const TensorStore& ts, const std::string& name, int64_t n);
 Result<MatrixView> BindMatrix(const TensorStore& ts, const std::string& name, int64_t rows, int64_t cols);
 
-// Token shift for a chunk: prev row t is xn[t-1], or `state_shift` for t = 0.
-inline const float* PrevRow(const float* xn, const float* state_shift, int64_t t, int64_t c) {
-  return t == 0 ? state_shift : xn + (t - 1) * c;
-}
-
 // Element-wise token-shift mix (LerpShift or MixShift from vector_ops.h).
 using ShiftMixFn = void (*)(const float* x, const float* prev, const float* mix, int64_t n, float* out);
 
+// Token shift over a batch: calls fn(row, prev_row) for every row, where prev_row is the row
+// before it in its segment, or the segment state's shift slot (layer `layer`, float offset
+// `shift_offset`) for its first row. Then stores each segment's last row in that slot.
+template <class Fn>
+void ForEachShiftedRow(const BatchRows& batch, int64_t layer, int64_t shift_offset, const float* xn,
+                       int64_t c, Fn fn) {
+  for (const Segment& s : batch.segments) {
+    float* shift = s.state->layer(layer) + shift_offset;
+    for (int64_t t = s.begin; t < s.begin + s.length; ++t) fn(t, t == s.begin ? shift : xn + (t - 1) * c);
+  }
+  for (const Segment& s : batch.segments) {
+    const float* last = xn + (s.begin + s.length - 1) * c;
+    std::copy(last, last + c, s.state->layer(layer) + shift_offset);
+  }
+}
+
+// Runs fn(segment, head) for every pair, spread over the pool (recurrences are independent
+// across sequences and heads).
+void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool,
+                        const std::function<void(const Segment&, int64_t)>& fn);
+
 // The v4/v5/v6 channel mix (uses slots kSlotBase+4..+6):
 //   r = sigmoid(Wr x_r);  k = relu(Wk x_k)^2;  out = r * (Wv k)
-void ChannelMixRk(const float* xn, int64_t n_tokens, float* shift, const float* mix_k,
-                  const float* mix_r, const MatrixView& key, const MatrixView& value,
+void ChannelMixRk(const BatchRows& batch, int64_t layer, int64_t shift_offset, const float* xn,
+                  const float* mix_k, const float* mix_r, const MatrixView& key, const MatrixView& value,
                   const MatrixView& receptance, ShiftMixFn mix_fn, float* out, Scratch& scratch,
                   ThreadPool* pool);
 
 class RwkvModelBase : public Model {
  public:
-  void ForwardSequence(std::span<const int32_t> tokens, State& state, float* logits, Scratch& scratch,
-                       ThreadPool* pool) const override;
+  void ForwardBatch(std::span<const SequenceChunk> batch, Scratch& scratch, ThreadPool* pool) const override;
 
  protected:
   RwkvModelBase(ModelConfig config, ModelFile file) : Model(config, std::move(file)) {}
   Status BindCommon();
 
-  // out[T][C] = the time-mixing (attention) output for normalized inputs xn[T][C]; updates the
-  // layer's shift and wkv state. `v_first` ([T][C]) is RWKV-7's value residual, unused before.
-  virtual void TimeMix(int64_t layer, const float* xn, int64_t n_tokens, float* layer_state,
-                       float* v_first, float* out, Scratch& scratch, ThreadPool* pool) const = 0;
-  virtual void ChannelMix(int64_t layer, const float* xn, int64_t n_tokens, float* layer_state,
-                          float* out, Scratch& scratch, ThreadPool* pool) const = 0;
+  // out[rows][C] = the time-mixing (attention) output for normalized inputs xn[rows][C];
+  // updates each segment's shift and wkv state. `v_first` ([rows][C]) is RWKV-7's value
+  // residual, unused before v7.
+  virtual void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float* v_first, float* out,
+                       Scratch& scratch, ThreadPool* pool) const = 0;
+  virtual void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out,
+                          Scratch& scratch, ThreadPool* pool) const = 0;
 
-  // Offsets of the two token-shift slots in a layer's state.
-  int64_t att_shift_offset() const { return 0; }
+  // Offsets of the two token-shift slots and the recurrent state in a layer's state.
+  static constexpr int64_t kAttShift = 0;
   int64_t ffn_shift_offset() const { return config_.n_embd; }
+  int64_t wkv_offset() const { return 2 * config_.n_embd; }
 
  private:
-  void ForwardChunk(std::span<const int32_t> tokens, State& state, float* logits, Scratch& scratch,
-                    ThreadPool* pool) const;
+  // One pass over packed rows (at most kMaxPassRows); scratch.pass describes it.
+  void ForwardPass(Scratch& scratch, ThreadPool* pool) const;
 
   struct LayerNorms {
     std::vector<float> ln1_w, ln1_b, ln2_w, ln2_b;

@@ -1,0 +1,40 @@
+# Deep Tree Echo — the two commands a fresh machine needs are `make run` and `make test`.
+# Both install what is missing (scripts/deps.sh), then build with cmake into build/.
+
+JOBS ?= 2
+BUILD ?= build
+BUILD_TYPE ?= Release
+CMAKE_FLAGS ?=
+DEMO_MODEL ?= models/tiny-rwkv-5v2-730K-FP16.bin
+PROMPT ?= The quick brown fox
+
+.PHONY: all deps configure build run test test-unit test-fuzz test-peer bench sanitize clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) > $(BUILD).cmake.log 2>&1 || (cat $(BUILD).cmake.log; exit 1)
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# The main job on the bundled demo model (byte-level tiny RWKV-5.2).
+run: build
+	./$(BUILD)/dte generate --model $(DEMO_MODEL) --prompt "$(PROMPT)" --max-tokens 200
+
+# Every test: unit, golden and system tests (ctest), the fuzz targets briefly, the llama.cpp peer.
+test: build
+	@./scripts/run_tests.sh $(BUILD)
+
+bench: build
+	./$(BUILD)/bench/dte_bench_micro --benchmark_min_time=0.2
+
+# ASan + UBSan build of everything, then the ctest suite under it.
+sanitize:
+	@$(MAKE) test BUILD=build-asan BUILD_TYPE=RelWithDebInfo CMAKE_FLAGS=-DDTE_SANITIZE=ON
+
+clean:
+	rm -rf $(BUILD) $(BUILD).cmake.log
