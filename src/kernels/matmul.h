@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "kernels/cpu_features.h"
 #include "kernels/dtype.h"
 
 namespace dte {
@@ -34,6 +35,13 @@ void MatVec(const MatrixView& w, const float* x, float* y, ThreadPool* pool);
 // Y[i][r] = sum_c W[r][c] * X[i][c], 0 <= i < n  (X: n x cols, Y: n x rows, row-major)
 // Reads each weight once for all n inputs: prefill chunks and batched decode.
 void MatMul(const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool);
+
+// MatMul computed by one kernel family instead of ActiveIsa()'s, for tests and benchmarks that
+// compare them. CHECKs IsaSupported(isa). kScalar is the scalar twin split over the pool.
+// Fast kernels differ from the scalar twin only in summation order (and by one rounding in the
+// Q4_1/Q5_1 weight q*d+m, fused there): weights are dequantized exactly, activations stay f32.
+void MatMulOn(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,
+              ThreadPool* pool);
 
 namespace scalar {
 // Reference versions: dequantize a row, then a plain float dot product (double accumulator-free,

@@ -10,6 +10,30 @@
 namespace dte {
 namespace {
 
+// Rows may sit at any byte offset (weights mapped in place from a file), so blocks and halves
+// are copied in and out with memcpy rather than accessed through typed pointers.
+template <typename Block>
+Block LoadBlock(const void* src, int64_t b) {
+  Block blk;
+  std::memcpy(&blk, static_cast<const uint8_t*>(src) + b * sizeof(Block), sizeof(Block));
+  return blk;
+}
+
+template <typename Block>
+void StoreBlock(const Block& blk, void* dst, int64_t b) {
+  std::memcpy(static_cast<uint8_t*>(dst) + b * sizeof(Block), &blk, sizeof(Block));
+}
+
+uint16_t LoadU16(const void* src, int64_t i) {
+  uint16_t v;
+  std::memcpy(&v, static_cast<const uint8_t*>(src) + 2 * i, 2);
+  return v;
+}
+
+void StoreU16(uint16_t v, void* dst, int64_t i) {
+  std::memcpy(static_cast<uint8_t*>(dst) + 2 * i, &v, 2);
+}
+
 uint32_t LoadQh(const uint8_t qh[4]) {
   uint32_t v;
   std::memcpy(&v, qh, 4);
@@ -46,19 +70,15 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t n) {
     case DType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);
       return;
-    case DType::kF16: {
-      auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFloat(s[i]);
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = Fp16ToFloat(LoadU16(src, i));
       return;
-    }
-    case DType::kBF16: {
-      auto* s = static_cast<const uint16_t*>(src);
-      for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFloat(s[i]);
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFloat(LoadU16(src, i));
       return;
-    }
     case DType::kQ4_0:
       for (int64_t b = 0; b < nb; ++b, dst += kQuantBlock) {
-        const auto& blk = static_cast<const BlockQ4_0*>(src)[b];
+        const auto blk = LoadBlock<BlockQ4_0>(src, b);
         float d = Fp16ToFloat(blk.d);
         for (int j = 0; j < h; ++j) {
           dst[j] = static_cast<float>((blk.qs[j] & 0xf) - 8) * d;
@@ -68,7 +88,7 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t n) {
       return;
     case DType::kQ4_1:
       for (int64_t b = 0; b < nb; ++b, dst += kQuantBlock) {
-        const auto& blk = static_cast<const BlockQ4_1*>(src)[b];
+        const auto blk = LoadBlock<BlockQ4_1>(src, b);
         float d = Fp16ToFloat(blk.d), m = Fp16ToFloat(blk.m);
         for (int j = 0; j < h; ++j) {
           dst[j] = static_cast<float>(blk.qs[j] & 0xf) * d + m;
@@ -78,7 +98,7 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t n) {
       return;
     case DType::kQ5_0:
       for (int64_t b = 0; b < nb; ++b, dst += kQuantBlock) {
-        const auto& blk = static_cast<const BlockQ5_0*>(src)[b];
+        const auto blk = LoadBlock<BlockQ5_0>(src, b);
         float d = Fp16ToFloat(blk.d);
         uint32_t qh = LoadQh(blk.qh);
         for (int j = 0; j < h; ++j) {
@@ -91,7 +111,7 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t n) {
       return;
     case DType::kQ5_1:
       for (int64_t b = 0; b < nb; ++b, dst += kQuantBlock) {
-        const auto& blk = static_cast<const BlockQ5_1*>(src)[b];
+        const auto blk = LoadBlock<BlockQ5_1>(src, b);
         float d = Fp16ToFloat(blk.d), m = Fp16ToFloat(blk.m);
         uint32_t qh = LoadQh(blk.qh);
         for (int j = 0; j < h; ++j) {
@@ -104,7 +124,7 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t n) {
       return;
     case DType::kQ8_0:
       for (int64_t b = 0; b < nb; ++b, dst += kQuantBlock) {
-        const auto& blk = static_cast<const BlockQ8_0*>(src)[b];
+        const auto blk = LoadBlock<BlockQ8_0>(src, b);
         float d = Fp16ToFloat(blk.d);
         for (int j = 0; j < kQuantBlock; ++j) dst[j] = static_cast<float>(blk.qs[j]) * d;
       }
@@ -121,19 +141,15 @@ void QuantizeRow(DType type, const float* src, void* dst, int64_t n) {
     case DType::kF32:
       std::memcpy(dst, src, static_cast<size_t>(n) * 4);
       return;
-    case DType::kF16: {
-      auto* d = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) d[i] = FloatToFp16(src[i]);
+    case DType::kF16:
+      for (int64_t i = 0; i < n; ++i) StoreU16(FloatToFp16(src[i]), dst, i);
       return;
-    }
-    case DType::kBF16: {
-      auto* d = static_cast<uint16_t*>(dst);
-      for (int64_t i = 0; i < n; ++i) d[i] = FloatToBf16(src[i]);
+    case DType::kBF16:
+      for (int64_t i = 0; i < n; ++i) StoreU16(FloatToBf16(src[i]), dst, i);
       return;
-    }
     case DType::kQ4_0:
       for (int64_t b = 0; b < nb; ++b, src += kQuantBlock) {
-        auto& blk = static_cast<BlockQ4_0*>(dst)[b];
+        BlockQ4_0 blk;
         float d = SignedAbsMax(src) / -8;
         float id = d != 0 ? 1.0f / d : 0.0f;
         blk.d = FloatToFp16(d);
@@ -142,11 +158,12 @@ void QuantizeRow(DType type, const float* src, void* dst, int64_t n) {
           int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(src[j + h] * id + 8.5f)));
           blk.qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
         }
+        StoreBlock(blk, dst, b);
       }
       return;
     case DType::kQ4_1:
       for (int64_t b = 0; b < nb; ++b, src += kQuantBlock) {
-        auto& blk = static_cast<BlockQ4_1*>(dst)[b];
+        BlockQ4_1 blk;
         float mn, mx;
         MinMax(src, &mn, &mx);
         float d = (mx - mn) / 15;
@@ -158,11 +175,12 @@ void QuantizeRow(DType type, const float* src, void* dst, int64_t n) {
           int q1 = std::min(15, static_cast<int>((src[j + h] - mn) * id + 0.5f));
           blk.qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
         }
+        StoreBlock(blk, dst, b);
       }
       return;
     case DType::kQ5_0:
       for (int64_t b = 0; b < nb; ++b, src += kQuantBlock) {
-        auto& blk = static_cast<BlockQ5_0*>(dst)[b];
+        BlockQ5_0 blk;
         float d = SignedAbsMax(src) / -16;
         float id = d != 0 ? 1.0f / d : 0.0f;
         blk.d = FloatToFp16(d);
@@ -175,11 +193,12 @@ void QuantizeRow(DType type, const float* src, void* dst, int64_t n) {
           qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + h);
         }
         std::memcpy(blk.qh, &qh, 4);
+        StoreBlock(blk, dst, b);
       }
       return;
     case DType::kQ5_1:
       for (int64_t b = 0; b < nb; ++b, src += kQuantBlock) {
-        auto& blk = static_cast<BlockQ5_1*>(dst)[b];
+        BlockQ5_1 blk;
         float mn, mx;
         MinMax(src, &mn, &mx);
         float d = (mx - mn) / 31;
@@ -195,17 +214,20 @@ void QuantizeRow(DType type, const float* src, void* dst, int64_t n) {
           qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + h);
         }
         std::memcpy(blk.qh, &qh, 4);
+        StoreBlock(blk, dst, b);
       }
       return;
     case DType::kQ8_0:
       for (int64_t b = 0; b < nb; ++b, src += kQuantBlock) {
-        auto& blk = static_cast<BlockQ8_0*>(dst)[b];
+        BlockQ8_0 blk;
         float amax = 0;
         for (int j = 0; j < kQuantBlock; ++j) amax = std::max(amax, std::fabs(src[j]));
         float d = amax / 127;
         float id = d != 0 ? 1.0f / d : 0.0f;
         blk.d = FloatToFp16(d);
-        for (int j = 0; j < kQuantBlock; ++j) blk.qs[j] = static_cast<int8_t>(std::lround(src[j] * id));
+        for (int j = 0; j < kQuantBlock; ++j)
+          blk.qs[j] = static_cast<int8_t>(std::lround(src[j] * id));
+        StoreBlock(blk, dst, b);
       }
       return;
   }

@@ -1,0 +1,125 @@
+// Weight-matrix kernels per family (scalar / avx2 / avx512), single-threaded, on the shapes of
+// a 0.1B RWKV (C = 768): MatVec for 768x768 (att), 3072x768 (ffn key) and 65536x768 (head),
+// and MatMul with n = 8, 32, 64 inputs (prefill chunks, batched decode).
+// bytes_per_second counts the weight bytes read once per product (the memory-bound measure);
+// items_per_second counts multiply-adds. MatMulPool: the dispatched MatMul over a pool of every
+// hardware thread (wall time).
+//   build-*/bench/dte_bench_micro --benchmark_filter='MatVec|MatMul'
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/cpu_features.h"
+#include "kernels/dtype.h"
+#include "kernels/matmul.h"
+#include "kernels/quant.h"
+
+namespace dte {
+namespace {
+
+struct BenchMatrix {
+  std::vector<uint8_t> data;
+  MatrixView view;
+};
+
+// Random weights, made once per (type, rows, cols) and kept for the whole run.
+const BenchMatrix& Weights(DType type, int64_t rows, int64_t cols) {
+  static std::map<std::tuple<DType, int64_t, int64_t>, std::unique_ptr<BenchMatrix>> cache;
+  auto& slot = cache[{type, rows, cols}];
+  if (!slot) {
+    slot = std::make_unique<BenchMatrix>();
+    const size_t row_bytes = DTypeRowBytes(type, cols);
+    slot->data.resize(row_bytes * rows);
+    std::mt19937 rng(static_cast<uint32_t>(rows * 31 + cols));
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> row(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (auto& v : row) v = dist(rng);
+      QuantizeRow(type, row.data(), slot->data.data() + r * row_bytes, cols);
+    }
+    slot->view = MatrixView{type, rows, cols, slot->data.data()};
+  }
+  return *slot;
+}
+
+void RunProduct(benchmark::State& state, KernelIsa isa, DType type, int64_t rows, int64_t cols,
+                int64_t n) {
+  const BenchMatrix& w = Weights(type, rows, cols);
+  std::vector<float> x(n * cols), y(n * rows);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  for (auto _ : state) {
+    MatMulOn(isa, w.view, x.data(), n, y.data(), nullptr);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.data.size()));
+  state.SetItemsProcessed(state.iterations() * rows * cols * n);
+}
+
+// The dispatched entry point (ActiveIsa()) with every hardware thread, on the head matrix.
+void RunThreaded(benchmark::State& state, DType type, int64_t rows, int64_t cols, int64_t n) {
+  static ThreadPool pool(ThreadPool::HardwareThreads());
+  const BenchMatrix& w = Weights(type, rows, cols);
+  std::vector<float> x(n * cols, 0.5f), y(n * rows);
+  for (auto _ : state) {
+    MatMul(w.view, x.data(), n, y.data(), &pool);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.data.size()));
+  state.SetItemsProcessed(state.iterations() * rows * cols * n);
+  state.counters["threads"] = pool.size();
+}
+
+bool RegisterAll() {
+  const DType types[] = {DType::kF32, DType::kF16, DType::kQ8_0};
+  const DType more_types[] = {DType::kBF16, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1};
+  struct Shape {
+    int64_t rows, cols;
+  };
+  const Shape matvec_shapes[] = {{768, 768}, {3072, 768}, {65536, 768}};
+  for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+    if (!IsaSupported(isa)) continue;
+    const std::string family(KernelIsaName(isa));
+    auto add = [&](const char* what, DType type, Shape s, int64_t n) {
+      std::string name = std::string(what) + "/" + family + "/" + std::string(DTypeName(type)) +
+                         "/" + std::to_string(s.rows) + "x" + std::to_string(s.cols);
+      if (n > 1) name += "/n=" + std::to_string(n);
+      benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+        RunProduct(st, isa, type, s.rows, s.cols, n);
+      })->Unit(benchmark::kMicrosecond);
+    };
+    for (DType type : types)
+      for (Shape s : matvec_shapes) add("MatVec", type, s, 1);
+    for (DType type : more_types) add("MatVec", type, {3072, 768}, 1);
+    for (DType type : types)
+      for (int64_t n : {8, 32, 64}) add("MatMul", type, {768, 768}, n);
+    for (DType type : more_types) add("MatMul", type, {768, 768}, 32);
+  }
+  for (DType type : types) {
+    for (int64_t n : {1, 8}) {
+      const std::string name = "MatMulPool/" + std::string(KernelIsaName(ActiveIsa())) + "/" +
+                               std::string(DTypeName(type)) + "/65536x768/n=" + std::to_string(n);
+      benchmark::RegisterBenchmark(
+          name.c_str(), [=](benchmark::State& st) { RunThreaded(st, type, 65536, 768, n); })
+          ->Unit(benchmark::kMicrosecond)
+          ->UseRealTime();
+    }
+  }
+  return true;
+}
+
+const bool registered = RegisterAll();
+
+}  // namespace
+}  // namespace dte

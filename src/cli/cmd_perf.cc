@@ -1,0 +1,131 @@
+// dte perf: prefill and batch-1 decode speed of one model, llama-bench style (see perf_measure.h).
+// Progress and a summary on stderr; the result as a table on stdout, or as JSON with --json.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/clock.h"
+#include "cli/cli_util.h"
+#include "cli/command.h"
+#include "cli/perf_measure.h"
+#include "kernels/cpu_features.h"
+
+namespace dte::cli {
+namespace {
+
+nlohmann::json ResultJson(const std::string& model_path, const Model& model,
+                          const WeightTraffic& traffic, const PerfOptions& options,
+                          const PerfResult& result, double load_s) {
+  const ModelConfig& c = model.config();
+  nlohmann::json runs = nlohmann::json::array();
+  for (const PerfRun& r : result.runs)
+    runs.push_back({{"prefill_s", r.prefill_s}, {"decode_s", r.decode_s}});
+  const double decode_gb_s =
+      static_cast<double>(traffic.bytes_per_token) * result.decode_tok_s / 1e9;
+  return {
+      {"prefill_tok_s", result.prefill_tok_s},
+      {"decode_tok_s", result.decode_tok_s},
+      {"peak_rss_bytes", PeakRssBytes()},
+      {"decode_ms_per_token", result.decode_ms_per_token},
+      {"decode_gb_s", decode_gb_s},
+      {"model", model_path},
+      {"format", std::string(FileFormatName(model.file().format))},
+      {"rwkv_version", std::string(RwkvVersionName(c.version))},
+      {"n_embd", c.n_embd},
+      {"n_layer", c.n_layer},
+      {"n_vocab", c.n_vocab},
+      {"weight_type", traffic.weight_type},
+      {"weight_bytes", traffic.weight_bytes},
+      {"weight_bytes_per_token", traffic.bytes_per_token},
+      {"threads", options.threads},
+      {"prompt_tokens", options.prompt_tokens},
+      {"gen_tokens", options.gen_tokens},
+      {"repeat", options.repeat},
+      {"seed", options.seed},
+      {"kernel_isa", std::string(KernelIsaName(ActiveIsa()))},
+      {"cpu_features", CpuFeaturesString()},
+      {"load_s", load_s},
+      {"runs", runs},
+  };
+}
+
+void PrintTable(const nlohmann::json& j) {
+  std::printf("| model | type | threads | test | tokens/s |\n|---|---|---:|---|---:|\n");
+  const std::string model = j["model"].get<std::string>(),
+                    type = j["weight_type"].get<std::string>();
+  const int threads = j["threads"].get<int>();
+  std::printf("| %s | %s | %d | pp%lld | %.2f |\n", model.c_str(), type.c_str(), threads,
+              static_cast<long long>(j["prompt_tokens"].get<int64_t>()),
+              j["prefill_tok_s"].get<double>());
+  std::printf("| %s | %s | %d | tg%lld | %.2f |\n", model.c_str(), type.c_str(), threads,
+              static_cast<long long>(j["gen_tokens"].get<int64_t>()),
+              j["decode_tok_s"].get<double>());
+  std::printf(
+      "\ndecode reads %.1f MB of weights per token: %.2f GB/s; peak RSS %.1f MiB; kernels %s\n",
+      j["weight_bytes_per_token"].get<double>() / 1e6, j["decode_gb_s"].get<double>(),
+      j["peak_rss_bytes"].get<double>() / (1 << 20), j["kernel_isa"].get<std::string>().c_str());
+}
+
+int RunPerf(int argc, char** argv) {
+  CLI::App app(
+      "Measure prefill and batch-1 decode tokens/s (medians over --repeat runs) and peak RSS.\n"
+      "Token ids are seeded random; decode does not sample. There is no --batch: the model has no\n"
+      "forward pass over several sequences at once.",
+      "dte perf");
+  std::string model_path;
+  PerfOptions options;
+  bool json = false;
+  app.add_option("--model", model_path, "model file (.bin, .gguf, .safetensors)")->required();
+  app.add_option("--prompt-tokens", options.prompt_tokens, "prefill length")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--gen-tokens", options.gen_tokens, "decode steps")->check(CLI::Range(1, 1 << 20));
+  app.add_option("--threads", options.threads, "worker threads")->check(CLI::Range(1, 256));
+  app.add_option("--repeat", options.repeat, "repetitions (the median is reported)")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--seed", options.seed, "seed of the token ids");
+  app.add_flag("--json", json, "print JSON on stdout instead of a table");
+  CLI11_PARSE(app, argc, argv);
+
+  std::fprintf(stderr, "dte perf: loading %s\n", model_path.c_str());
+  auto t0 = SteadyClock::now();
+  auto model = Model::Load(model_path);
+  if (!model.ok()) return Fail("dte perf", model.status());
+  const double load_s = SecondsSince(t0);
+  const WeightTraffic traffic = MeasureWeightTraffic(**model);
+  const ModelConfig& c = (*model)->config();
+  std::fprintf(
+      stderr,
+      "dte perf: RWKV-%s %lld layers x %lld, %s, %.1f MB, kernels %s, %d threads; warm-up\n",
+      std::string(RwkvVersionName(c.version)).c_str(), static_cast<long long>(c.n_layer),
+      static_cast<long long>(c.n_embd), traffic.weight_type.c_str(), traffic.weight_bytes / 1e6,
+      std::string(KernelIsaName(ActiveIsa())).c_str(), options.threads);
+
+  PerfResult result = MeasurePerf(**model, options, [&](int rep, const PerfRun& r) {
+    std::fprintf(stderr,
+                 "dte perf: run %d/%d: prefill %lld tokens in %.3f s (%.1f tok/s), decode %lld "
+                 "tokens in %.3f s (%.1f tok/s)\n",
+                 rep + 1, options.repeat, static_cast<long long>(options.prompt_tokens),
+                 r.prefill_s, options.prompt_tokens / std::max(r.prefill_s, 1e-12),
+                 static_cast<long long>(options.gen_tokens), r.decode_s,
+                 options.gen_tokens / std::max(r.decode_s, 1e-12));
+  });
+  const nlohmann::json j = ResultJson(model_path, **model, traffic, options, result, load_s);
+  std::fprintf(stderr,
+               "dte perf: median prefill %.2f tok/s, decode %.2f tok/s (%.2f GB/s of weights), "
+               "peak RSS %.1f MiB\n",
+               result.prefill_tok_s, result.decode_tok_s, j["decode_gb_s"].get<double>(),
+               j["peak_rss_bytes"].get<double>() / (1 << 20));
+  if (json) {
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    PrintTable(j);
+  }
+  return 0;
+}
+
+const RegisterCommand kRegister("perf", "prefill and decode tokens/s and peak memory of a model",
+                                RunPerf);
+
+}  // namespace
+}  // namespace dte::cli

@@ -1,0 +1,67 @@
+#pragma once
+// Single-sequence speed of a loaded model, measured the way llama-bench measures it, so the two
+// can be put side by side (see docs/performance.md and bench/compare_llama.sh):
+//
+//   prefill: one ForwardSequence over `prompt_tokens` seeded random ids from a fresh state,
+//            logits for the last token only (llama-bench "pp<N>");
+//   decode:  `gen_tokens` ForwardSequence calls of one token each from a fresh state, logits
+//            for every token, ids seeded random rather than sampled so sampling cost stays out
+//            (llama-bench "tg<N>").
+//
+// One untimed warm-up (a full prefill and one decode step) runs first, so page faults on the
+// mapped weights and Scratch growth are not charged to the first repetition.
+//
+// There is no multi-sequence ("batch") mode: Model has no forward pass that advances several
+// states in one call, and running B states one after another would not be batching.
+//
+// Thread-safety: MeasurePerf is a plain function; it uses its own Scratch and pool.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace dte::cli {
+
+struct PerfOptions {
+  int64_t prompt_tokens = 512;
+  int64_t gen_tokens = 128;
+  int threads = 2;
+  int repeat = 3;
+  uint64_t seed = 42;
+};
+
+// What a model reads per token: every weight once, except the embedding table, of which a
+// decode step reads one row.
+struct WeightTraffic {
+  size_t weight_bytes = 0;     // all tensors as stored in the file
+  size_t bytes_per_token = 0;  // weight_bytes - embedding table + one embedding row
+  std::string weight_type;     // the dtype holding most of the bytes, e.g. "F16"
+};
+WeightTraffic MeasureWeightTraffic(const Model& model);
+
+struct PerfRun {
+  double prefill_s = 0;  // one prefill of prompt_tokens
+  double decode_s = 0;   // gen_tokens single-token steps
+};
+
+struct PerfResult {
+  std::vector<PerfRun> runs;  // one per repetition, in order
+  double prefill_tok_s = 0;   // median over runs
+  double decode_tok_s = 0;    // median over runs
+  double decode_ms_per_token = 0;
+};
+
+// Runs options.repeat repetitions; `progress` (may be empty) is told after each one.
+PerfResult MeasurePerf(const Model& model, const PerfOptions& options,
+                       const std::function<void(int rep, const PerfRun&)>& progress);
+
+// Median of a list (mean of the middle two for even sizes; 0 for an empty list).
+double Median(std::vector<double> values);
+
+// Peak resident set size of this process so far, in bytes (VmHWM; falls back to getrusage).
+int64_t PeakRssBytes();
+
+}  // namespace dte::cli

@@ -1,0 +1,67 @@
+#pragma once
+// The one place that asks the CPU what it can do (cpuid + xgetbv), once per process, and picks
+// the instruction set the weight kernels use (see matmul.h).
+//
+// DTE_KERNELS=scalar|avx2|avx512 (or auto, the default) forces a path, for tests and
+// benchmarks. A forced path the CPU lacks falls back to the best one it has, with a warning.
+//
+// Thread-safety: all functions may be called from any thread; detection runs once.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace dte {
+
+// What the CPU and the OS together support. An extension counts only when the OS also saves
+// its registers (XCR0), so e.g. avx512f is false under an OS that does not enable ZMM state.
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512dq = false;
+  bool avx512_bf16 = false;
+  bool avx512_vnni = false;
+  bool avx512_fp16 = false;
+  bool amx_tile = false;
+  bool amx_int8 = false;
+  bool amx_bf16 = false;
+};
+
+// Kernel families, in increasing order of capability.
+//   kAvx2:   AVX2 + FMA + F16C (Haswell, Zen 1 and later).
+//   kAvx512: kAvx2 plus AVX-512 F/BW/VL/DQ (Skylake-X, Zen 4 and later).
+enum class KernelIsa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+// The features of this machine (detected once).
+const CpuFeatures& HostCpuFeatures();
+
+// Whether `features` has everything the `isa` kernels need.
+bool IsaSupported(const CpuFeatures& features, KernelIsa isa);
+// Whether this machine can run the `isa` kernels.
+bool IsaSupported(KernelIsa isa);
+
+// The best family `features` supports.
+KernelIsa BestIsa(const CpuFeatures& features);
+
+// "scalar", "avx2", "avx512".
+std::string_view KernelIsaName(KernelIsa isa);
+// Parses a family name; nullopt for anything else (including "auto" and "").
+std::optional<KernelIsa> KernelIsaFromName(std::string_view name);
+
+// The family chosen for `features` when DTE_KERNELS holds `override_value` (null when unset):
+// the requested one if supported, else the best supported one below it; the best one for
+// null, "" or "auto". Pure, so tests can exercise every case. An unknown name means auto.
+KernelIsa ChooseIsa(const CpuFeatures& features, const char* override_value);
+
+// The family the dispatched kernels use in this process: ChooseIsa(HostCpuFeatures(),
+// getenv("DTE_KERNELS")), decided on first call and fixed afterwards.
+KernelIsa ActiveIsa();
+
+// One line for logs and /admin: "avx2 fma f16c avx512f ... (kernels: avx512)".
+std::string CpuFeaturesString();
+
+}  // namespace dte

@@ -1,0 +1,221 @@
+// Differential tests: every fast kernel family against the scalar twin, for every DType, odd
+// shapes, several batch sizes, with and without a thread pool.
+
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "kernels/cpu_features.h"
+#include "kernels/quant.h"
+
+namespace dte {
+namespace {
+
+constexpr DType kAllTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0,
+                               DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0};
+constexpr int64_t kBatches[] = {1, 2, 3, 5, 8, 17};
+
+// Fast kernels dequantize weights exactly and keep activations in f32, so they differ from the
+// scalar twin only in summation order: bound the difference relative to sum |w * x|.
+constexpr double kRelTolerance = 1e-5;
+
+// A weight matrix stored as `type`, 1 byte past an aligned address, as weights mapped in place
+// from a file can be.
+struct TestMatrix {
+  std::vector<uint8_t> storage;
+  std::vector<float> dequantized;  // rows x cols, what the kernels should multiply by
+  MatrixView view;
+};
+
+TestMatrix MakeMatrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  TestMatrix m;
+  m.view.type = type;
+  m.view.rows = rows;
+  m.view.cols = cols;
+  const size_t row_bytes = DTypeRowBytes(type, cols);
+  m.storage.resize(row_bytes * rows + 1 + 64);
+  uint8_t* base = m.storage.data() + 1;
+  m.dequantized.resize(rows * cols);
+  std::vector<float> row(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float scale = (r % 7 == 3) ? 30.0f : 1.0f;  // some rows with a larger range
+    for (auto& v : row) v = dist(rng) * scale;
+    QuantizeRow(type, row.data(), base + r * row_bytes, cols);
+    DequantizeRow(type, base + r * row_bytes, &m.dequantized[r * cols], cols);
+  }
+  m.view.data = base;
+  return m;
+}
+
+std::vector<float> RandomInputs(int64_t n, int64_t cols, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(n * cols);
+  for (auto& v : x) v = dist(rng);
+  return x;
+}
+
+// Expects got[i][r] close to want[i][r], with the tolerance scaled by sum_c |w[r][c] x[i][c]|.
+void ExpectClose(const TestMatrix& m, const std::vector<float>& x, int64_t n,
+                 const std::vector<float>& want, const std::vector<float>& got,
+                 const std::string& what) {
+  const int64_t rows = m.view.rows, cols = m.view.cols;
+  int failures = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double magnitude = 0;
+      for (int64_t c = 0; c < cols; ++c) {
+        magnitude += std::fabs(static_cast<double>(m.dequantized[r * cols + c]) * x[i * cols + c]);
+      }
+      const double tol = kRelTolerance * magnitude + 1e-30;
+      const float w = want[i * rows + r], g = got[i * rows + r];
+      if (!(std::fabs(static_cast<double>(w) - g) <= tol) && ++failures <= 5) {
+        ADD_FAILURE() << what << " input " << i << " row " << r << ": want " << w << " got " << g
+                      << " (tolerance " << tol << ")";
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0) << what;
+}
+
+std::vector<KernelIsa> FastIsas() {
+  std::vector<KernelIsa> isas;
+  for (KernelIsa isa : {KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+    if (IsaSupported(isa)) isas.push_back(isa);
+  }
+  return isas;
+}
+
+std::vector<int64_t> ColsFor(DType type) {
+  if (DTypeIsQuantized(type)) return {32, 64, 96, 256, 1056, 2080};
+  // Float rows may have any length: tails shorter than a vector, panels of 1024 plus a tail.
+  return {1, 7, 16, 31, 33, 100, 257, 1061};
+}
+
+class MatMulTypeTest : public ::testing::TestWithParam<DType> {};
+
+TEST_P(MatMulTypeTest, FastMatchesScalarTwin) {
+  const DType type = GetParam();
+  std::mt19937 rng(1234 + static_cast<int>(type));
+  ThreadPool pool(3);
+  for (int64_t cols : ColsFor(type)) {
+    for (int64_t rows : {1, 3, 4, 5, 13, 67}) {
+      TestMatrix m = MakeMatrix(type, rows, cols, rng);
+      for (int64_t n : kBatches) {
+        std::vector<float> x = RandomInputs(n, cols, rng);
+        std::vector<float> want(n * rows);
+        scalar::MatMul(m.view, x.data(), n, want.data());
+        for (KernelIsa isa : FastIsas()) {
+          for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+            std::vector<float> got(n * rows, NAN);
+            MatMulOn(isa, m.view, x.data(), n, got.data(), p);
+            ExpectClose(m, x, n, want, got,
+                        std::string(KernelIsaName(isa)) + " " + std::string(DTypeName(type)) + " " +
+                            std::to_string(rows) + "x" + std::to_string(cols) +
+                            " n=" + std::to_string(n) + (p ? " pool" : ""));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Shapes large enough that the pool really splits the rows (small products run inline).
+TEST_P(MatMulTypeTest, ThreadedSplitsMatchScalarTwin) {
+  const DType type = GetParam();
+  std::mt19937 rng(99 + static_cast<int>(type));
+  ThreadPool pool(3);
+  const int64_t cols = DTypeIsQuantized(type) ? 1088 : 1090;
+  TestMatrix m = MakeMatrix(type, 203, cols, rng);
+  for (int64_t n : {1, 17}) {
+    std::vector<float> x = RandomInputs(n, cols, rng);
+    std::vector<float> want(n * m.view.rows);
+    scalar::MatMul(m.view, x.data(), n, want.data());
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+      if (!IsaSupported(isa)) continue;
+      std::vector<float> got(want.size(), NAN);
+      MatMulOn(isa, m.view, x.data(), n, got.data(), &pool);
+      ExpectClose(m, x, n, want, got,
+                  std::string(KernelIsaName(isa)) + " threaded n=" + std::to_string(n));
+    }
+  }
+}
+
+// The public entry points (active family) agree with the twin too; MatVec == MatMul(n = 1).
+TEST_P(MatMulTypeTest, DispatchedMatchesScalarTwin) {
+  const DType type = GetParam();
+  std::mt19937 rng(7 + static_cast<int>(type));
+  ThreadPool pool(2);
+  TestMatrix m = MakeMatrix(type, 37, 320, rng);
+  std::vector<float> x = RandomInputs(5, 320, rng);
+  std::vector<float> want(5 * 37), got(5 * 37, NAN);
+  scalar::MatMul(m.view, x.data(), 5, want.data());
+  MatMul(m.view, x.data(), 5, got.data(), &pool);
+  ExpectClose(m, x, 5, want, got, "MatMul");
+  std::vector<float> want1(37), got1(37, NAN);
+  scalar::MatVec(m.view, x.data(), want1.data());
+  MatVec(m.view, x.data(), got1.data(), nullptr);
+  ExpectClose(m, x, 1, want1, got1, "MatVec");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTypeTest, ::testing::ValuesIn(kAllTypes),
+                         [](const auto& info) { return std::string(DTypeName(info.param)); });
+
+// The scalar family split over a pool is bit-identical to the reference.
+TEST(MatMulTest, ScalarFamilyIsBitIdenticalToTwin) {
+  std::mt19937 rng(5);
+  ThreadPool pool(3);
+  TestMatrix m = MakeMatrix(DType::kQ5_1, 301, 1024, rng);
+  std::vector<float> x = RandomInputs(3, 1024, rng);
+  std::vector<float> want(3 * 301), got(3 * 301);
+  scalar::MatMul(m.view, x.data(), 3, want.data());
+  MatMulOn(KernelIsa::kScalar, m.view, x.data(), 3, got.data(), &pool);
+  EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)));
+}
+
+TEST(MatMulTest, EmptyShapesWriteNothing) {
+  std::vector<float> w(64, 1.0f), x(64, 1.0f), y(4, 42.0f);
+  MatrixView m{DType::kF32, 0, 64, w.data()};
+  MatMul(m, x.data(), 1, y.data(), nullptr);
+  m.rows = 1;
+  MatMul(m, x.data(), 0, y.data(), nullptr);
+  EXPECT_EQ(y[0], 42.0f);
+}
+
+// Products whose exact value is known: integers small enough to be exact in f32.
+TEST(MatMulTest, ExactSmallIntegerProducts) {
+  const int64_t rows = 9, cols = 64, n = 6;
+  std::vector<float> wf(rows * cols), x(n * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) wf[r * cols + c] = static_cast<float>((r + c) % 5 - 2);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < cols; ++c) x[i * cols + c] = static_cast<float>((i * 3 + c) % 7 - 3);
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    std::vector<uint8_t> wq(DTypeRowBytes(type, cols) * rows);
+    for (int64_t r = 0; r < rows; ++r)
+      QuantizeRow(type, &wf[r * cols], wq.data() + r * DTypeRowBytes(type, cols), cols);
+    MatrixView m{type, rows, cols, wq.data()};
+    for (KernelIsa isa : {KernelIsa::kScalar, KernelIsa::kAvx2, KernelIsa::kAvx512}) {
+      if (!IsaSupported(isa)) continue;
+      std::vector<float> y(n * rows);
+      MatMulOn(isa, m, x.data(), n, y.data(), nullptr);
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t r = 0; r < rows; ++r) {
+          float want = 0;
+          for (int64_t c = 0; c < cols; ++c) want += wf[r * cols + c] * x[i * cols + c];
+          EXPECT_EQ(y[i * rows + r], want) << KernelIsaName(isa) << " " << DTypeName(type);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dte

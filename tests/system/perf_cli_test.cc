@@ -1,0 +1,56 @@
+// System tests of `dte perf`: the command runs and reports well-formed numbers. Correctness
+// only; speed is never asserted here (docs/performance.md holds the measurements).
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "golden/golden_test_util.h"
+#include "system/run_command.h"
+
+namespace dte {
+namespace {
+
+using testing::RunDte;
+using testing::TinyModel;
+
+TEST(PerfCliTest, JsonHasPositiveSpeedsAndPeakRss) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--prompt-tokens", "16",
+                   "--gen-tokens", "4", "--threads", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);  // stdout holds only the JSON
+  EXPECT_GT(j.at("prefill_tok_s").get<double>(), 0);
+  EXPECT_GT(j.at("decode_tok_s").get<double>(), 0);
+  EXPECT_GT(j.at("peak_rss_bytes").get<int64_t>(), 0);
+  EXPECT_EQ(j.at("prompt_tokens").get<int>(), 16);
+  EXPECT_EQ(j.at("gen_tokens").get<int>(), 4);
+  EXPECT_EQ(j.at("threads").get<int>(), 1);
+  EXPECT_EQ(j.at("runs").size(), 3u);  // --repeat defaults to 3
+  EXPECT_GT(j.at("weight_bytes").get<int64_t>(), 0);
+  EXPECT_LE(j.at("weight_bytes_per_token").get<int64_t>(), j.at("weight_bytes").get<int64_t>());
+  EXPECT_NE(r.err.find("median prefill"), std::string::npos) << r.err;
+}
+
+TEST(PerfCliTest, TableOnStdoutWithoutJson) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--prompt-tokens", "8",
+                   "--gen-tokens", "2", "--threads", "1", "--repeat", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| pp8 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| tg2 |"), std::string::npos) << r.out;
+}
+
+TEST(PerfCliTest, MissingModelFailsWithMessage) {
+  auto r = RunDte({"perf", "--model", "/nonexistent/model.gguf", "--json"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  EXPECT_NE(r.err.find("dte perf"), std::string::npos) << r.err;
+}
+
+TEST(PerfCliTest, RejectsZeroTokens) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--gen-tokens", "0"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace dte
