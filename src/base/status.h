@@ -22,6 +22,7 @@ enum class StatusCode {
   kOutOfRange,        // an index or size past a limit
   kResourceExhausted, // queue full, budget spent
   kUnavailable,       // draining, backend down
+  kConflict,          // the target is busy or in a conflicting state (a session in use)
   kInternal,          // a bug of ours
 };
 
@@ -41,6 +42,7 @@ class [[nodiscard]] Status {
   static Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
   static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 
   bool ok() const { return state_ == nullptr; }

@@ -1,0 +1,73 @@
+#pragma once
+// The inference engine of one worker: a model, its tokenizer, the sessions, and one scheduler
+// thread that runs every admitted request in continuous batches (see scheduler.h).
+// Submit may be called from any thread; output arrives on the request's TokenChannel.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+
+#include "engine/request.h"
+#include "engine/session_store.h"
+#include "engine/token_channel.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace dte {
+
+struct EngineOptions {
+  int64_t max_batch = 64;       // sequences running at once
+  int64_t max_queue = 1024;     // requests waiting for a slot; more are refused (HTTP 429)
+  int64_t prefill_chunk = 256;  // prompt tokens per step, over all sequences
+  int threads = 0;              // forward-pass threads; 0 = hardware threads
+  SessionOptions sessions;
+};
+
+// Called on the scheduler thread; implementations must be quick and thread-safe.
+class EngineObserver {
+ public:
+  virtual ~EngineObserver() = default;
+  virtual void OnStep(int64_t sequences, int64_t tokens, double seconds) {}
+  virtual void OnFirstToken(double seconds_since_submit) {}
+  virtual void OnFinished(const Usage& usage, FinishReason reason, double seconds_since_submit,
+                          double seconds_per_output_token) {}
+};
+
+struct EngineStats {
+  int64_t queue_depth = 0;
+  int64_t active_sequences = 0;
+  int64_t sessions = 0;
+  int64_t session_state_bytes = 0;
+};
+
+class Scheduler;
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<const Model> model, std::shared_ptr<const Tokenizer> tokenizer,
+         EngineOptions options, EngineObserver* observer = nullptr);
+  ~Engine();  // Shutdown()
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request. Errors (nothing is sent on the channel then): InvalidArgument (bad ids or
+  // sampling parameters), NotFound / Conflict (session missing / busy), ResourceExhausted
+  // (queue full), Unavailable (shutting down).
+  Status Submit(GenerationRequest request, std::shared_ptr<TokenChannel> channel);
+
+  // Stops the scheduler; requests still queued or running end with an Unavailable error.
+  void Shutdown();
+
+  SessionStore& sessions() { return sessions_; }
+  const Model& model() const { return *model_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  EngineStats Stats() const;
+
+ private:
+  std::shared_ptr<const Model> model_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+  SessionStore sessions_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+}  // namespace dte

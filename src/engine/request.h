@@ -1,0 +1,46 @@
+#pragma once
+// What a client asks the engine for, and what the engine sends back on the request's channel.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/sampler.h"
+
+namespace dte {
+
+enum class FinishReason { kStop, kLength, kCancelled, kError };
+std::string_view FinishReasonName(FinishReason r);  // "stop", "length", "cancelled", "error"
+
+struct GenerationRequest {
+  std::vector<int32_t> prompt_tokens;  // may be empty only when continuing a session
+  SamplingParams sampling;
+  int64_t max_tokens = 256;
+  std::vector<std::string> stop_strings;
+  std::vector<int32_t> stop_tokens;
+  // Continue this session's state (see SessionStore); the new tokens are appended to it.
+  std::optional<std::string> session_id;
+};
+
+struct Usage {
+  int64_t prompt_tokens = 0;      // tokens prefilled for this request
+  int64_t completion_tokens = 0;  // tokens sampled
+  int64_t cached_tokens = 0;      // history not re-processed (a session's earlier turns)
+};
+
+// One piece of output: text safe to show (never a split UTF-8 character, never part of a stop
+// string) and how many tokens produced it.
+struct TokenPiece {
+  std::string text;
+  int64_t tokens = 0;
+};
+
+struct Completion {
+  FinishReason reason = FinishReason::kStop;
+  Usage usage;
+  Status error;  // set when reason == kError
+};
+
+}  // namespace dte

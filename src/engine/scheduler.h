@@ -1,0 +1,71 @@
+#pragma once
+// Continuous batching on one thread, as a few small steps per iteration:
+//   Admit      move queued requests into free slots (FIFO), blocking while there is no work
+//   FormBatch  one token for every decoding sequence + up to `prefill_chunk` prompt tokens of
+//              prefilling ones (oldest first), so long prompts never starve decodes
+//   Step       one Model::ForwardBatch over all of it (matrix-matrix work)
+//   Emit       sample, stop-check and push text to each request's channel
+//   Retire     close finished or cancelled sequences, hand sessions back
+// Requests join and leave between steps. Cancellation (TokenChannel::Cancel) takes effect at
+// the next step.
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "base/thread_pool.h"
+#include "engine/engine.h"
+#include "engine/sequence.h"
+
+namespace dte {
+
+class Scheduler {
+ public:
+  Scheduler(const Model& model, const Tokenizer& tokenizer, SessionStore& sessions, EngineOptions options,
+            EngineObserver* observer);
+  ~Scheduler();
+
+  // Queues a prepared sequence (Engine::Submit validated it). ResourceExhausted when the
+  // queue is full, Unavailable after Stop; the sequence is returned to the caller then.
+  Status Enqueue(std::unique_ptr<Sequence>& sequence);
+  void Stop();
+
+  int64_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
+  int64_t active_sequences() const { return active_count_.load(std::memory_order_relaxed); }
+
+ private:
+  void Run();
+  bool Admit();
+  void FormBatch();
+  void Step();
+  void Emit(Sequence& seq);
+  void Retire();
+  void Finish(Sequence& seq, FinishReason reason, Status error = Status::Ok());
+  void Close(Sequence& seq);
+
+  const Model& model_;
+  const Tokenizer& tokenizer_;
+  SessionStore& sessions_;
+  const EngineOptions options_;
+  EngineObserver* const observer_;
+  ThreadPool pool_;
+  Scratch scratch_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Sequence>> queue_;  // guarded by mu_
+  bool stopping_ = false;                        // guarded by mu_
+  std::atomic<int64_t> queue_depth_{0};
+  std::atomic<int64_t> active_count_{0};
+
+  // Scheduler-thread only:
+  std::vector<std::unique_ptr<Sequence>> active_;
+  std::vector<SequenceChunk> chunks_;
+  std::vector<Sequence*> chunk_owner_;
+  std::thread thread_;
+};
+
+}  // namespace dte
