@@ -40,7 +40,7 @@ if [ -x scripts/fuzz.sh ]; then
   stage "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 fi
 if [ -x tests/peer/run_peer_test.sh ]; then
-  stage "llama.cpp peer" tests/peer/run_peer_test.sh "$build"
+  stage "llama.cpp peer" tests/peer/run_peer_test.sh "$build/dte" "$build/peers"
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

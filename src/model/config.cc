@@ -55,9 +55,12 @@ Result<ModelConfig> DetectConfig(const TensorStore& ts) {
     c.version = RwkvVersion::kV7;
     DTE_ASSIGN_OR_RETURN(const Tensor* r_k, ts.Get(b0 + "r_k"));
     c.head_size = Dim(*r_k, 0);
-    c.lora_decay = Dim(**ts.Get(b0 + "w1"), 1);
-    c.lora_iclr = Dim(**ts.Get(b0 + "a1"), 1);
-    c.lora_gate = Dim(**ts.Get(b0 + "g1"), 1);
+    DTE_ASSIGN_OR_RETURN(const Tensor* w1, ts.Get(b0 + "w1"));
+    DTE_ASSIGN_OR_RETURN(const Tensor* a1, ts.Get(b0 + "a1"));
+    DTE_ASSIGN_OR_RETURN(const Tensor* g1, ts.Get(b0 + "g1"));
+    c.lora_decay = Dim(*w1, 1);
+    c.lora_iclr = Dim(*a1, 1);
+    c.lora_gate = Dim(*g1, 1);
     const Tensor* v1 = ts.Find("blocks.1.att.v1");
     c.lora_value = v1 ? Dim(*v1, 1) : c.lora_iclr;
     c.group_norm_eps = 64e-5f;
@@ -65,8 +68,10 @@ Result<ModelConfig> DetectConfig(const TensorStore& ts) {
     c.version = RwkvVersion::kV6;
     DTE_ASSIGN_OR_RETURN(const Tensor* faaaa, ts.Get(b0 + "time_faaaa"));
     c.head_size = Dim(*faaaa, 1);
-    c.lora_mix = Dim(**ts.Get(b0 + "time_maa_w1"), 1) / 5;
-    c.lora_decay = Dim(**ts.Get(b0 + "time_decay_w1"), 1);
+    DTE_ASSIGN_OR_RETURN(const Tensor* maa_w1, ts.Get(b0 + "time_maa_w1"));
+    DTE_ASSIGN_OR_RETURN(const Tensor* decay_w1, ts.Get(b0 + "time_decay_w1"));
+    c.lora_mix = Dim(*maa_w1, 1) / 5;
+    c.lora_decay = Dim(*decay_w1, 1);
     c.group_norm_eps = 64e-5f;
   } else if (ts.Has(b0 + "ln_x.weight")) {
     c.version = ts.Has(b0 + "gate.weight") ? RwkvVersion::kV5_2 : RwkvVersion::kV5_1;
