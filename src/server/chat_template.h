@@ -1,0 +1,33 @@
+#pragma once
+// How chat messages become prompt text. The default is the RWKV World convention:
+//   System: ...\n\nUser: ...\n\nAssistant: ...\n\nUser: ...\n\nAssistant:
+// generation stops at "\n\n", and "\n\n" inside a message is folded to "\n" so it cannot
+// end a turn early. Replaceable from a JSON file with the same field names.
+
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "server/api_request.h"
+
+namespace dte::server {
+
+struct ChatTemplate {
+  std::string system_prefix = "System: ";
+  std::string user_prefix = "User: ";
+  std::string assistant_prefix = "Assistant: ";
+  std::string separator = "\n\n";
+  std::string generation_prompt = "Assistant:";
+  std::string stop = "\n\n";
+
+  // Prompt text for `messages`, ending with the generation prompt. `continuing` is true when
+  // the text goes after a session's history that did not end with the separator.
+  std::string Render(const std::vector<ChatMessage>& messages, bool continuing_without_separator = false) const;
+  // Only the system prompt (for a new session), with its separator.
+  std::string RenderSystem(const std::string& system_prompt) const;
+
+  // Reads {"system_prefix": ..., "user_prefix": ..., ...}; missing fields keep their default.
+  static Result<ChatTemplate> FromJsonFile(const std::string& path);
+};
+
+}  // namespace dte::server
