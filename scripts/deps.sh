@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev libfmt-dev libcli11-dev
   libzstd-dev liblz4-dev libxxhash-dev
   libsqlite3-dev libhiredis-dev redis-server
+  prometheus-cpp-dev        # metrics (core library only)
+  prometheus                # promtool, for checking /metrics and rule files in tests
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   clang libclang-rt-14-dev  # libFuzzer targets
 )
