@@ -29,7 +29,7 @@ Result<std::string> SessionStore::Create(State state) {
   e.info.created = e.info.last_used = now_();
   e.info.state_bytes = state.bytes();
   state_bytes_ += state.bytes();
-  e.lease = SessionLease{id, std::move(state), {}, {}, true};
+  e.lease = SessionLease{id, std::move(state), {}, true};
   sessions_.emplace(id, std::move(e));
   return id;
 }

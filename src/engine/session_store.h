@@ -46,9 +46,6 @@ struct SessionLease {
   // Tokens sampled at the end of the previous turn but not yet run through the model; the next
   // turn feeds them first.
   std::vector<int32_t> pending_tokens;
-  // Opaque hashes of the conversation turns already in the state (the server uses them to skip
-  // history a client re-sends).
-  std::vector<uint64_t> turn_hashes;
   bool ended_with_stop = true;
 };
 
