@@ -8,7 +8,7 @@ CMAKE_FLAGS ?=
 DEMO_MODEL ?= models/tiny-rwkv-5v2-730K-FP16.bin
 PROMPT ?= The quick brown fox
 
-.PHONY: all deps configure build run test test-unit test-fuzz test-peer bench sanitize clean
+.PHONY: all deps configure build run test bench sanitize clean
 
 all: build
 

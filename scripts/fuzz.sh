@@ -62,7 +62,7 @@ fuzz_bin="$build/tests/fuzz"
 seeds="$build/seeds"
 rm -rf "$seeds"
 world_vocab=""
-for v in ../shared/tokenizers/rwkv_vocab_v20230424.txt models/rwkv_vocab_v20230424.txt; do
+for v in models/rwkv_vocab_v20230424.txt ../shared/tokenizers/rwkv_vocab_v20230424.txt; do
   [ -f "$v" ] && world_vocab=$v && break
 done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -86,17 +86,17 @@ for t in "${targets[@]}"; do
     -max_len="$(max_len_of "$t")" -print_final_stats=1 \
     -artifact_prefix="$build/artifacts/$t-" "${dirs[@]}" > "$log" 2>&1
   rc=$?
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
-  cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -o '[0-9]*')
+  runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  speed=$(grep -ao 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
+  cov=$(grep -aEo 'cov: [0-9]+' "$log" | tail -1 | grep -o '[0-9]*')
   if [ $rc -eq 0 ]; then
     printf 'fuzz: %-18s ok: %s runs in %ss, %s exec/s, coverage %s edges\n' "$t" "${runs:-?}" \
       "$seconds" "${speed:-?}" "${cov:-?}"
   else
     status=1
     echo "fuzz: $t FAILED (exit $rc); log: $log"
-    grep -E 'ERROR: |fuzz check failed|CHECK failed|runtime error|SUMMARY' "$log" | head -5
-    repro=$(grep -o 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //')
+    grep -aE 'ERROR: |fuzz check failed|CHECK failed|runtime error|SUMMARY' "$log" | head -5
+    repro=$(grep -ao 'Test unit written to [^ ]*' "$log" | tail -1 | sed 's/Test unit written to //')
     if [ -n "$repro" ]; then
       echo "fuzz: reproducer: $repro"
       echo "fuzz: replay with: $fuzz_bin/$t $repro"

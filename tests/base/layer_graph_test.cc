@@ -115,7 +115,8 @@ std::string LayerOfInclude(const std::string& target) {
 TEST(LayerGraphTest, SourceTreeIsFound) {
   ASSERT_TRUE(fs::is_directory(SourceRoot())) << SourceRoot();
   ASSERT_TRUE(fs::is_directory(SourceRoot() / "base")) << SourceRoot();
-  EXPECT_FALSE(IncludesOf("model").empty()) << "no includes found under src/model: is the regex broken?";
+  EXPECT_FALSE(IncludesOf("model").empty())
+      << "no includes found under src/model: is the regex broken?";
 }
 
 TEST(LayerGraphTest, EveryLayerDirectoryIsInTheTable) {
@@ -133,7 +134,7 @@ TEST(LayerGraphTest, TableKeepsHttpOnlyLayersAwayFromEngineAndModel) {
       EXPECT_FALSE(allowed.at(layer).count(forbidden)) << layer << " may reach " << forbidden;
   }
   EXPECT_EQ(allowed.at("base"), LayerSet{"base"});
-  EXPECT_TRUE(allowed.at("server").count("model"));  // transitive: server -> engine -> model
+  EXPECT_TRUE(allowed.at("server").count("model"));   // transitive: server -> engine -> model
   EXPECT_TRUE(allowed.at("cache").count("kernels"));  // cache -> model -> kernels
 }
 

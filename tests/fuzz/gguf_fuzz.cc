@@ -9,9 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "model_fuzz_util.h"
 #include "model/gguf.h"
 #include "model/model_file.h"
+#include "model_fuzz_util.h"
 #include "tokenizer/tokenizer.h"
 
 namespace {
@@ -22,7 +22,8 @@ void CheckGgufFile(const dte::GgufFile& f) {
   const uint8_t* base = f.mapping()->data();
   for (const dte::GgufTensorInfo& t : f.tensors()) {
     if (t.data == nullptr) continue;
-    if (t.data < base || t.data > base + size || t.bytes > static_cast<size_t>(base + size - t.data))
+    if (t.data < base || t.data > base + size ||
+        t.bytes > static_cast<size_t>(base + size - t.data))
       dte::fuzz::Fail("GGUF tensor '" + t.name + "' (" + std::to_string(t.bytes) +
                       " bytes) lies outside the file");
   }
@@ -57,9 +58,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (parsed->vocab) {
-    dte::Result<std::unique_ptr<dte::Tokenizer>> tokenizer = dte::MakeTokenListTokenizer(*parsed->vocab);
+    dte::Result<std::unique_ptr<dte::Tokenizer>> tokenizer =
+        dte::MakeTokenListTokenizer(*parsed->vocab);
     if (tokenizer.ok()) {
-      CheckRoundTrip(**tokenizer, std::string_view(reinterpret_cast<const char*>(data), std::min<size_t>(size, 64)));
+      CheckRoundTrip(**tokenizer, std::string_view(reinterpret_cast<const char*>(data),
+                                                   std::min<size_t>(size, 64)));
     } else {
       dte::fuzz::CheckError(tokenizer.status());
     }

@@ -59,10 +59,12 @@ void CheckModelFile(const ModelFile& file) {
     if (t.shape[0] % DTypeBlockSize(t.type) != 0)
       Fail("tensor '" + t.name + "' row " + std::to_string(t.shape[0]) +
            " is not a multiple of its block size");
-    const size_t want = DTypeRowBytes(t.type, t.shape[0]) * static_cast<size_t>(elements / t.shape[0]);
+    const size_t want =
+        DTypeRowBytes(t.type, t.shape[0]) * static_cast<size_t>(elements / t.shape[0]);
     if (t.bytes != want)
       Fail("tensor '" + t.name + "' " + t.ShapeString() + " " + std::string(DTypeName(t.type)) +
-           " claims " + std::to_string(t.bytes) + " bytes, its shape takes " + std::to_string(want));
+           " claims " + std::to_string(t.bytes) + " bytes, its shape takes " +
+           std::to_string(want));
     if (t.data == nullptr) Fail("tensor '" + t.name + "' has no data");
     const auto p = reinterpret_cast<uintptr_t>(t.data);
     auto [begin, end] = MappingOf(p);

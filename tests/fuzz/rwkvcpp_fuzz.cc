@@ -3,8 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "model_fuzz_util.h"
 #include "model/model_file.h"
+#include "model_fuzz_util.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static dte::fuzz::MemFile* file = new dte::fuzz::MemFile;

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "model_fuzz_util.h"
 #include "model/model_file.h"
 #include "model/safetensors.h"
+#include "model_fuzz_util.h"
 
 namespace {
 
