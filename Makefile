@@ -6,7 +6,8 @@ BUILD ?= build
 BUILD_TYPE ?= Release
 CMAKE_FLAGS ?=
 DEMO_MODEL ?= models/tiny-rwkv-5v2-730K-FP16.bin
-PROMPT ?= The quick brown fox
+HOST ?= 127.0.0.1
+PORT ?= 8080
 
 .PHONY: all deps configure build run test bench sanitize clean
 
@@ -21,9 +22,12 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# The main job on the bundled demo model (byte-level tiny RWKV-5.2).
+# The main job: `dte serve` on the bundled demo model (byte-level tiny RWKV-5.2), until Ctrl-C.
 run: build
-	./$(BUILD)/dte generate --model $(DEMO_MODEL) --prompt "$(PROMPT)" --max-tokens 200
+	@echo "Deep Tree Echo on http://$(HOST):$(PORT) (model 'demo'). Try, from another terminal:"
+	@echo "  curl http://$(HOST):$(PORT)/v1/chat/completions -H 'Content-Type: application/json' \\"
+	@echo "    -d '{\"model\": \"demo\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"stream\": true}'"
+	./$(BUILD)/dte serve --model $(DEMO_MODEL) --model-name demo --host $(HOST) --port $(PORT)
 
 # Every test: unit, golden and system tests (ctest), the fuzz targets briefly, the llama.cpp peer.
 test: build

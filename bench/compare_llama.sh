@@ -9,18 +9,25 @@
 #     -t N[,N...]  threads (2; a list runs each)   -p N  prompt tokens (512)
 #     -n N  generated tokens (128)    -r N  repetitions (3)
 #     --no-stream          skip the triad
+#     --batch B[,B...]     also aggregate decode with B sequences at once: dte perf --batch against
+#                          llama-batched-bench (env LLAMA_BATCHED_BENCH; default: beside llama-bench)
 #
 # Both tools: one untimed warm-up, then N repetitions from a fresh state with seeded/random ids;
 # prefill = one batch of -p tokens (logits for the last only), decode = -n single-token steps.
 # Medians are quoted (llama-bench's own table shows means). A peer that crashes (e.g. "Illegal
-# instruction") is reported as such in the table, not hidden. The load average is printed before
-# each run: on a shared machine, threads that wait on each other (both tools) suffer from other
-# work far more than a single thread does.
+# instruction") is reported as such in the table, not hidden. How busy the machine was just before
+# each pair is printed with it: on a shared machine, threads that wait on each other (both tools)
+# suffer from other work far more than a single thread does.
+# Batched decode: dte advances B fresh states with one ForwardBatch call per step; llama-batched-bench
+# prefills 128 tokens per sequence (untimed for S_TG), then decodes -n steps of B tokens. RWKV's
+# cost per step does not depend on the position, so the two measure the same work. llama-batched-
+# bench has no repetitions: it is run -r times and the median S_TG is quoted.
 set -uo pipefail
 
 llama_bench=${LLAMA_BENCH:-}
 dte=${DTE:-build/dte}
-threads=2 prompt=512 gen=128 repeat=3 stream=1
+threads=2 prompt=512 gen=128 repeat=3 stream=1 batch=""
+llama_batched=${LLAMA_BATCHED_BENCH:-}
 models=()
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -31,13 +38,18 @@ while [[ $# -gt 0 ]]; do
     -n) gen=$2; shift 2 ;;
     -r) repeat=$2; shift 2 ;;
     --no-stream) stream=0; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --batch) batch=$2; shift 2 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) models+=("$1"); shift ;;
   esac
 done
 [[ ${#models[@]} -gt 0 ]] || { echo "usage: $0 [options] MODEL.gguf..." >&2; exit 2; }
 [[ -x $dte ]] || { echo "dte binary not found: $dte (set DTE or --dte)" >&2; exit 2; }
 [[ -n $llama_bench && -x $llama_bench ]] || { echo "llama-bench not found: '$llama_bench' (set LLAMA_BENCH or --llama-bench)" >&2; exit 2; }
+if [[ -n $batch ]]; then
+  llama_batched=${llama_batched:-$(dirname "$llama_bench")/llama-batched-bench}
+  [[ -x $llama_batched ]] || { echo "llama-batched-bench not found: '$llama_batched' (set LLAMA_BATCHED_BENCH)" >&2; exit 2; }
+fi
 out=${OUT:-$(mktemp -d /tmp/compare_llama.XXXXXX)}
 mkdir -p "$out"
 echo "raw outputs in $out" >&2
@@ -59,6 +71,15 @@ else:
 PY
 }
 jget() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null || echo -; }
+# Share of all CPUs busy (with anything: other people's builds) over one second, while this
+# script itself sleeps: how much the machine was already in use before a pair of runs.
+busy_pct() {
+  local a b
+  read -ra a < <(grep '^cpu ' /proc/stat); sleep 1; read -ra b < <(grep '^cpu ' /proc/stat)
+  local total=0 idle=$(( (b[4] + b[5]) - (a[4] + a[5]) ))
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
 max_rss() { sed -n 's/^\s*Maximum resident set size (kbytes): \([0-9]*\)/\1/p' "$1" 2>/dev/null | awk '{printf "%.0f", $1/1024}'; }
 
 # --- machine -----------------------------------------------------------------------------
@@ -69,7 +90,7 @@ echo
 echo "* machine: $cpu (family $(lscpu | sed -n 's/^CPU family:\s*//p'), model $(lscpu | sed -n 's/^Model:\s*//p')), $(nproc) logical CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -r)"
 echo "* ISA flags: $flags"
 echo "* dte: commit $(git -C "$(dirname "$0")/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$(dirname "$0")/.." diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
-echo "* command: \`$0 -t $threads -p $prompt -n $gen -r $repeat ${models[*]}\`"
+echo "* command: \`$0 -t $threads -p $prompt -n $gen -r $repeat${batch:+ --batch $batch} ${models[*]}\`"
 echo
 
 # --- memory bandwidth: STREAM-style triad a[i] = b[i] + s*c[i], 3 x 160 MB arrays ----------
@@ -99,8 +120,9 @@ int main(void) {
 C
   if gcc -O3 -march=native -fopenmp "$out/triad.c" -o "$out/triad" 2>"$out/triad.log"; then
     for t in ${threads//,/ }; do
+      busy=$(busy_pct)
       triad[$t]=$(OMP_NUM_THREADS=$t "$out/triad")
-      echo "* memory bandwidth: triad ${triad[$t]} GB/s with $t thread(s) (best of 10; \`gcc -O3 -march=native -fopenmp\`, source in the script)"
+      echo "* memory bandwidth: triad ${triad[$t]} GB/s with $t thread(s), machine $busy% busy before (best of 10; \`gcc -O3 -march=native -fopenmp\`, source in the script)"
     done
   else
     echo "* memory bandwidth: triad did not build (see $out/triad.log)"
@@ -115,12 +137,57 @@ try: print($1)
 except Exception: print('-')" "$@"; }
 fmt2() { calc '"%.2f" % float(a[0])' "$1"; }
 
+# Aggregate decode for each batch size: dte perf --batch and llama-batched-bench, back to back.
+batch_rows=()
+batch_pair() {  # model threads
+  local m=$1 t=$2 name tag busy max_b ctx rc i
+  name=$(basename "$m") tag="$(basename "$m").t$t"
+  max_b=$(tr ',' '\n' <<<"$batch" | sort -n | tail -1)
+  ctx=$(( max_b * (128 + gen) ))
+  busy="$(busy_pct)%"
+  echo "== dte perf --batch $batch $name -t $t (machine busy $busy before)" >&2
+  "$dte" perf --model "$m" --prompt-tokens 1 --gen-tokens "$gen" --threads "$t" --repeat "$repeat" \
+    --batch "$batch" --json >"$out/$tag.dte-batch.json" 2>"$out/$tag.dte-batch.err"
+  echo "== llama-batched-bench $name -t $t (x$repeat)" >&2
+  : >"$out/$tag.llama-batch.jsonl"
+  for ((i = 0; i < repeat; ++i)); do
+    "$llama_batched" -m "$m" -c "$ctx" -b 2048 -ub 512 -npp 128 -ntg "$gen" -npl "$batch" -t "$t" \
+      --output-format jsonl >"$out/$tag.llama-batch.$i.log" 2>&1
+    rc=$?
+    grep '^{"n_kv_max"' "$out/$tag.llama-batch.$i.log" >>"$out/$tag.llama-batch.jsonl"
+    [[ $rc == 0 ]] || echo "{\"failed\": $rc}" >>"$out/$tag.llama-batch.jsonl"
+  done
+  while read -r line; do batch_rows+=("$line"); done < <(python3 - "$out/$tag.dte-batch.json" "$out/$tag.llama-batch.jsonl" "$name" "$t" "$busy" "$batch" <<'PY'
+import json, statistics, sys
+dte_path, llama_path, name, t, busy, batches = sys.argv[1:]
+try:
+    dte = {b["batch"]: b["decode_tok_s"] for b in json.load(open(dte_path))["batch_decode"]}
+except Exception:
+    dte = {}
+llama, failed = {}, None
+for line in open(llama_path):
+    r = json.loads(line)
+    if "failed" in r:
+        failed = r["failed"]
+    else:
+        llama.setdefault(r["pl"], []).append(r["speed_tg"])
+for b in [int(x) for x in batches.split(",")]:
+    d = dte.get(b)
+    l = statistics.median(llama[b]) if b in llama else None
+    ds = "%.2f" % d if d is not None else "failed"
+    ls = "%.2f" % l if l is not None else ("failed (rc %s)" % failed if failed is not None else "-")
+    ratio = "%.2f" % (d / l) if d and l else "-"
+    print(f"| {name} | {t} | {busy} | {b} | {ds} | {ls} | {ratio} |")
+PY
+)
+}
+
 rows=() details=() llama_build="" dte_isa=""
 for t in ${threads//,/ }; do
   for m in "${models[@]}"; do
     name=$(basename "$m") tag="$(basename "$m").t$t"
-    load=$(cut -d' ' -f1 /proc/loadavg)
-    echo "== dte perf $name -t $t (load $load)" >&2
+    busy="$(busy_pct)%"
+    echo "== dte perf $name -t $t (machine busy $busy before)" >&2
     /usr/bin/time -v -o "$out/$tag.dte.time" "$dte" perf --model "$m" --prompt-tokens "$prompt" --gen-tokens "$gen" \
       --threads "$t" --repeat "$repeat" --json >"$out/$tag.dte.json" 2>"$out/$tag.dte.err"
     dte_rc=$?
@@ -140,14 +207,16 @@ for t in ${threads//,/ }; do
       [[ -n $llama_build ]] || llama_build=$(calc '"%s (build %s), backends %s" % tuple(__import__("json").load(open(a[0]))[0][k] for k in ("build_commit", "build_number", "backends"))' "$out/$tag.llama.json")
     else
       why=$(grep -h -m1 -oE 'Illegal instruction|Segmentation fault|Command terminated by signal [0-9]+' "$out/$tag.llama.time" "$out/$tag.llama.err" | head -1)
-      lpp="crashed (rc $llama_rc${why:+, $why})"; ltg=$lpp
+      if [[ -n $why || $llama_rc -gt 128 ]]; then lpp="crashed (rc $llama_rc${why:+, $why})"; else lpp="failed (rc $llama_rc)"; fi
+      ltg=$lpp
     fi
-    rows+=("| $name | $type | $t | $load | pp$prompt | $dpp | $lpp | $(calc '"%.2f" % (float(a[0]) / float(a[1]))' "$dpp" "$lpp") |")
-    rows+=("| $name | $type | $t | $load | tg$gen | $dtg | $ltg | $(calc '"%.2f" % (float(a[0]) / float(a[1]))' "$dtg" "$ltg") |")
+    rows+=("| $name | $type | $t | $busy | pp$prompt | $dpp | $lpp | $(calc '"%.2f" % (float(a[0]) / float(a[1]))' "$dpp" "$lpp") |")
+    rows+=("| $name | $type | $t | $busy | tg$gen | $dtg | $ltg | $(calc '"%.2f" % (float(a[0]) / float(a[1]))' "$dtg" "$ltg") |")
 
     bpt=$(jget "$out/$tag.dte.json" weight_bytes_per_token)
     tri=${triad[$t]:-}
     gb() { calc '"%.2f GB/s" % (float(a[0]) * float(a[1]) / 1e9) + ("" if len(a) < 3 or not a[2] else " (%.0f%%)" % (100 * float(a[0]) * float(a[1]) / 1e9 / float(a[2])))' "$bpt" "$1" "$tri"; }
+    if [[ -n $batch ]]; then batch_pair "$m" "$t"; fi
     details+=("| $name | $t | $(calc '"%.1f" % (float(a[0]) / 1e6)' "$bpt") | $(gb "$dtg") | $(gb "$ltg") | $(max_rss "$out/$tag.dte.time") | $(max_rss "$out/$tag.llama.time") |")
   done
 done
@@ -155,9 +224,10 @@ done
 echo "* dte CPU features: ${dte_isa:-no successful run}"
 echo "* llama.cpp: ${llama_build:-no successful run}"
 echo
-echo "Medians of $repeat repetitions; 'load' is the 1-minute load average just before the pair ran."
+echo "Medians of $repeat repetitions; 'busy' is the share of all CPUs in use by other work in the second"
+echo "before the pair ran (a snapshot: it says how noisy the run could be, not how noisy it was)."
 echo
-echo "| model | weights | threads | load | test | dte tok/s | llama.cpp tok/s | dte / llama.cpp |"
+echo "| model | weights | threads | busy | test | dte tok/s | llama.cpp tok/s | dte / llama.cpp |"
 echo "|---|---|---:|---:|---|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
 echo
@@ -167,3 +237,12 @@ echo
 echo "| model | threads | MB read per token | dte | llama.cpp | dte peak RSS MiB | llama.cpp peak RSS MiB |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${details[@]}"
+if [[ -n $batch ]]; then
+  echo
+  echo "Aggregate decode tokens/s with B sequences decoding together (median of $repeat; dte: one"
+  echo "ForwardBatch per step from fresh states; llama.cpp: llama-batched-bench S_TG after -npp 128):"
+  echo
+  echo "| model | threads | busy | batch | dte tok/s | llama.cpp tok/s | dte / llama.cpp |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${batch_rows[@]}"
+fi

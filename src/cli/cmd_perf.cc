@@ -1,9 +1,11 @@
-// dte perf: prefill and batch-1 decode speed of one model, llama-bench style (see perf_measure.h).
-// Progress and a summary on stderr; the result as a table on stdout, or as JSON with --json.
+// dte perf: prefill, batch-1 decode and (with --batch) batched decode speed of one model,
+// measured llama-bench style (see perf_measure.h). Progress and a summary on stderr; the result
+// as a table on stdout, or as JSON with --json.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/clock.h"
 #include "cli/cli_util.h"
@@ -50,6 +52,24 @@ nlohmann::json ResultJson(const std::string& model_path, const Model& model,
   };
 }
 
+nlohmann::json BatchJson(const WeightTraffic& traffic,
+                         const std::vector<BatchDecodeResult>& results) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const BatchDecodeResult& r : results) {
+    // A step reads the weights once for the whole batch (plus one embedding row per sequence,
+    // left out here).
+    const double weight_gb_s =
+        static_cast<double>(traffic.bytes_per_token) / (r.step_ms * 1e-3) / 1e9;
+    out.push_back({{"batch", r.batch},
+                   {"decode_tok_s", r.decode_tok_s},
+                   {"per_sequence_tok_s", r.per_sequence_tok_s},
+                   {"step_ms", r.step_ms},
+                   {"weight_gb_s", weight_gb_s},
+                   {"runs_s", r.runs_s}});
+  }
+  return out;
+}
+
 void PrintTable(const nlohmann::json& j) {
   std::printf("| model | type | threads | test | tokens/s |\n|---|---|---:|---|---:|\n");
   const std::string model = j["model"].get<std::string>(),
@@ -61,6 +81,16 @@ void PrintTable(const nlohmann::json& j) {
   std::printf("| %s | %s | %d | tg%lld | %.2f |\n", model.c_str(), type.c_str(), threads,
               static_cast<long long>(j["gen_tokens"].get<int64_t>()),
               j["decode_tok_s"].get<double>());
+  if (j.contains("batch_decode")) {
+    std::printf(
+        "\n| batch | aggregate decode tok/s | per sequence tok/s | step ms | weights GB/s |\n"
+        "|---:|---:|---:|---:|---:|\n");
+    for (const auto& b : j["batch_decode"]) {
+      std::printf("| %d | %.2f | %.2f | %.2f | %.2f |\n", b["batch"].get<int>(),
+                  b["decode_tok_s"].get<double>(), b["per_sequence_tok_s"].get<double>(),
+                  b["step_ms"].get<double>(), b["weight_gb_s"].get<double>());
+    }
+  }
   std::printf(
       "\ndecode reads %.1f MB of weights per token: %.2f GB/s; peak RSS %.1f MiB; kernels %s\n",
       j["weight_bytes_per_token"].get<double>() / 1e6, j["decode_gb_s"].get<double>(),
@@ -70,11 +100,12 @@ void PrintTable(const nlohmann::json& j) {
 int RunPerf(int argc, char** argv) {
   CLI::App app(
       "Measure prefill and batch-1 decode tokens/s (medians over --repeat runs) and peak RSS.\n"
-      "Token ids are seeded random; decode does not sample. There is no --batch: the model has no\n"
-      "forward pass over several sequences at once.",
+      "Token ids are seeded random; decode does not sample. --batch also measures aggregate\n"
+      "decode with B sequences advanced together (one batched forward call per step).",
       "dte perf");
   std::string model_path;
   PerfOptions options;
+  std::vector<int> batch_sizes;
   bool json = false;
   app.add_option("--model", model_path, "model file (.bin, .gguf, .safetensors)")->required();
   app.add_option("--prompt-tokens", options.prompt_tokens, "prefill length")
@@ -84,6 +115,10 @@ int RunPerf(int argc, char** argv) {
   app.add_option("--repeat", options.repeat, "repetitions (the median is reported)")
       ->check(CLI::Range(1, 1000));
   app.add_option("--seed", options.seed, "seed of the token ids");
+  app.add_option("--batch", batch_sizes,
+                 "also measure batched decode at these batch sizes, e.g. 1,8,32,64")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 4096));
   app.add_flag("--json", json, "print JSON on stdout instead of a table");
   CLI11_PARSE(app, argc, argv);
 
@@ -110,7 +145,15 @@ int RunPerf(int argc, char** argv) {
                  static_cast<long long>(options.gen_tokens), r.decode_s,
                  options.gen_tokens / std::max(r.decode_s, 1e-12));
   });
-  const nlohmann::json j = ResultJson(model_path, **model, traffic, options, result, load_s);
+  const std::vector<BatchDecodeResult> batched =
+      MeasureBatchDecode(**model, options, batch_sizes, [](const BatchDecodeResult& r) {
+        std::fprintf(stderr,
+                     "dte perf: batch %d: %.1f tok/s aggregate (%.2f per sequence, %.2f ms per "
+                     "step)\n",
+                     r.batch, r.decode_tok_s, r.per_sequence_tok_s, r.step_ms);
+      });
+  nlohmann::json j = ResultJson(model_path, **model, traffic, options, result, load_s);
+  if (!batched.empty()) j["batch_decode"] = BatchJson(traffic, batched);
   std::fprintf(stderr,
                "dte perf: median prefill %.2f tok/s, decode %.2f tok/s (%.2f GB/s of weights), "
                "peak RSS %.1f MiB\n",

@@ -94,6 +94,53 @@ PerfResult MeasurePerf(const Model& model, const PerfOptions& options,
   return result;
 }
 
+std::vector<BatchDecodeResult> MeasureBatchDecode(
+    const Model& model, const PerfOptions& options, const std::vector<int>& batch_sizes,
+    const std::function<void(const BatchDecodeResult&)>& progress) {
+  const int64_t n_vocab = model.config().n_vocab;
+  ThreadPool pool(options.threads);
+  Scratch scratch;
+  std::vector<BatchDecodeResult> results;
+  for (int batch : batch_sizes) {
+    const size_t b = static_cast<size_t>(batch);
+    // ids[step * b + i]: the token sequence i is fed at `step`.
+    const std::vector<int32_t> ids =
+        SeededTokenIds(options.gen_tokens * batch, n_vocab, options.seed + 2);
+    std::vector<float> logits(b * static_cast<size_t>(n_vocab));
+    std::vector<State> states;
+    for (size_t i = 0; i < b; ++i) states.push_back(model.NewState());
+    std::vector<SequenceChunk> chunks(b);
+    auto fresh_states = [&] {
+      for (State& state : states) state.Reset();
+    };
+    auto step = [&](int64_t s) {
+      for (size_t i = 0; i < b; ++i)
+        chunks[i] = SequenceChunk{std::span<const int32_t>(&ids[static_cast<size_t>(s) * b + i], 1),
+                                  &states[i], logits.data() + i * static_cast<size_t>(n_vocab)};
+      model.ForwardBatch(chunks, scratch, &pool);
+    };
+    fresh_states();
+    step(0);  // warm-up: grows Scratch for this batch size
+
+    BatchDecodeResult r;
+    r.batch = batch;
+    std::vector<double> rates;
+    for (int rep = 0; rep < options.repeat; ++rep) {
+      fresh_states();
+      auto t0 = SteadyClock::now();
+      for (int64_t s = 0; s < options.gen_tokens; ++s) step(s);
+      r.runs_s.push_back(SecondsSince(t0));
+      rates.push_back(Rate(options.gen_tokens * batch, r.runs_s.back()));
+    }
+    r.decode_tok_s = Median(rates);
+    r.per_sequence_tok_s = r.decode_tok_s / batch;
+    r.step_ms = 1e3 * batch / std::max(r.decode_tok_s, 1e-12);
+    if (progress) progress(r);
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
 double Median(std::vector<double> values) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());

@@ -11,10 +11,11 @@
 // One untimed warm-up (a full prefill and one decode step) runs first, so page faults on the
 // mapped weights and Scratch growth are not charged to the first repetition.
 //
-// There is no multi-sequence ("batch") mode: Model has no forward pass that advances several
-// states in one call, and running B states one after another would not be batching.
+// Batched decode (llama-batched-bench "S_TG"): B fresh states advance together, one
+// Model::ForwardBatch call per step with one token and logits for each, so each weight is read
+// once per step for all B sequences; aggregate tokens/s = B * gen_tokens / time.
 //
-// Thread-safety: MeasurePerf is a plain function; it uses its own Scratch and pool.
+// Thread-safety: the Measure functions are plain functions; each uses its own Scratch and pool.
 
 #include <cstdint>
 #include <functional>
@@ -57,6 +58,20 @@ struct PerfResult {
 // Runs options.repeat repetitions; `progress` (may be empty) is told after each one.
 PerfResult MeasurePerf(const Model& model, const PerfOptions& options,
                        const std::function<void(int rep, const PerfRun&)>& progress);
+
+struct BatchDecodeResult {
+  int batch = 0;
+  std::vector<double> runs_s;     // gen_tokens steps, one entry per repetition
+  double decode_tok_s = 0;        // aggregate over the batch, median over runs
+  double per_sequence_tok_s = 0;  // decode_tok_s / batch
+  double step_ms = 0;             // one step of the whole batch
+};
+
+// For each batch size (each >= 1): one untimed warm-up step, then options.repeat repetitions
+// of options.gen_tokens steps from fresh states. `progress` (may be empty) is told after each size.
+std::vector<BatchDecodeResult> MeasureBatchDecode(
+    const Model& model, const PerfOptions& options, const std::vector<int>& batch_sizes,
+    const std::function<void(const BatchDecodeResult&)>& progress);
 
 // Median of a list (mean of the middle two for even sizes; 0 for an empty list).
 double Median(std::vector<double> values);

@@ -32,6 +32,30 @@ TEST(PerfCliTest, JsonHasPositiveSpeedsAndPeakRss) {
   EXPECT_NE(r.err.find("median prefill"), std::string::npos) << r.err;
 }
 
+TEST(PerfCliTest, BatchReportsOneEntryPerBatchSize) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--prompt-tokens", "4",
+                   "--gen-tokens", "3", "--threads", "1", "--repeat", "2", "--batch", "1,3,8",
+                   "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  const auto& batches = j.at("batch_decode");
+  ASSERT_EQ(batches.size(), 3u);
+  const int expected[] = {1, 3, 8};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(batches[i].at("batch").get<int>(), expected[i]);
+    EXPECT_GT(batches[i].at("decode_tok_s").get<double>(), 0);
+    EXPECT_EQ(batches[i].at("runs_s").size(), 2u);
+    EXPECT_NEAR(batches[i].at("per_sequence_tok_s").get<double>() * expected[i],
+                batches[i].at("decode_tok_s").get<double>(),
+                1e-6 * batches[i].at("decode_tok_s").get<double>());
+  }
+}
+
+TEST(PerfCliTest, RejectsBatchZero) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--batch", "1,0"});
+  EXPECT_NE(r.exit_code, 0);
+}
+
 TEST(PerfCliTest, TableOnStdoutWithoutJson) {
   auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--prompt-tokens", "8",
                    "--gen-tokens", "2", "--threads", "1", "--repeat", "1"});

@@ -1,0 +1,45 @@
+// dte serve: one worker with the OpenAI-compatible API (see server/serve.h).
+#include <CLI/CLI.hpp>
+
+#include "base/log.h"
+#include "cli/command.h"
+#include "server/serve.h"
+
+namespace dte::cli {
+namespace {
+
+int RunServeCommand(int argc, char** argv) {
+  CLI::App app("Serve a model over an OpenAI-compatible HTTP API", "dte serve");
+  server::ServeOptions o;
+  int64_t drain_s = o.drain_timeout.count(), idle_ttl_s = o.engine.sessions.idle_ttl.count();
+  std::string log_level = "info";
+  app.add_option("--model", o.model_path, "model file (.bin, .gguf, .safetensors)")->required();
+  app.add_option("--model-name", o.model_name, "name clients use (default: the file name)");
+  app.add_option("--host", o.host, "address to listen on");
+  app.add_option("--port", o.port, "port to listen on (0: any free port)");
+  app.add_option("--vocab", o.vocab_path, "World vocabulary file");
+  app.add_option("--chat-template", o.chat_template_path, "JSON file replacing the chat template");
+  app.add_option("--threads", o.engine.threads, "forward-pass threads (0: all cores)")->check(CLI::Range(0, 256));
+  app.add_option("--io-threads", o.io_threads, "HTTP threads")->check(CLI::Range(1, 64));
+  app.add_option("--max-batch", o.engine.max_batch, "sequences running at once")->check(CLI::Range(1, 4096));
+  app.add_option("--max-queue", o.engine.max_queue, "requests waiting; more get 429")->check(CLI::Range(0, 1 << 20));
+  app.add_option("--prefill-chunk", o.engine.prefill_chunk, "prompt tokens per step")->check(CLI::Range(1, 1 << 16));
+  app.add_option("--max-sessions", o.engine.sessions.max_sessions, "sessions kept")->check(CLI::Range(1, 1 << 24));
+  app.add_option("--session-ttl", idle_ttl_s, "seconds an idle session is kept")->check(CLI::Range(1, 1 << 30));
+  app.add_option("--max-tokens-limit", o.limits.max_tokens_limit, "largest max_tokens accepted")->check(CLI::Range(1, 1 << 24));
+  app.add_option("--body-limit", o.body_limit, "largest request body in bytes");
+  app.add_option("--drain-timeout", drain_s, "seconds to finish in-flight work on SIGTERM")->check(CLI::Range(0, 3600));
+  app.add_option("--log-level", log_level, "debug, info, warning or error")
+      ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  CLI11_PARSE(app, argc, argv);
+  o.drain_timeout = std::chrono::seconds(drain_s);
+  o.engine.sessions.idle_ttl = std::chrono::seconds(idle_ttl_s);
+  SetLogLevel(log_level == "debug" ? LogLevel::kDebug : log_level == "warning" ? LogLevel::kWarning
+              : log_level == "error" ? LogLevel::kError : LogLevel::kInfo);
+  return server::RunServe(o);
+}
+
+const RegisterCommand kRegister("serve", "serve a model over an OpenAI-compatible HTTP API", RunServeCommand);
+
+}  // namespace
+}  // namespace dte::cli

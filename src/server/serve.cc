@@ -1,0 +1,102 @@
+#include "server/serve.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "base/log.h"
+#include "http/server.h"
+#include "model/model_tokenizer.h"
+
+namespace dte::server {
+namespace {
+
+// Structured request log: one JSON line per request on stderr.
+void LogRequest(const http::RequestLogEntry& e) {
+  nlohmann::json j = {{"event", "request"},     {"method", e.method},   {"path", e.path},
+                      {"status", e.status},     {"bytes", e.body_bytes}, {"latency_ms", e.latency_s * 1000},
+                      {"remote", e.remote_address}, {"cancelled", e.cancelled}};
+  Log(LogLevel::kInfo, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+// World vocabularies end a document with token 0.
+std::vector<int32_t> DefaultStopTokens(const Tokenizer& tokenizer) {
+  if (tokenizer.kind() == "byte") return {};
+  return {0};
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& options) {
+  auto file = ReadModelFile(options.model_path);
+  if (!file.ok()) return LogError(file.status().ToString()), 1;
+  auto tokenizer = TokenizerForModel(*file, options.vocab_path);
+  if (!tokenizer.ok()) return LogError(tokenizer.status().ToString()), 1;
+  auto model = Model::FromFile(std::move(*file));
+  if (!model.ok()) return LogError(model.status().ToString()), 1;
+
+  ApiOptions api;
+  api.model_name = options.model_name.empty() ? std::filesystem::path(options.model_path).stem().string()
+                                              : options.model_name;
+  api.limits = options.limits;
+  api.stop_tokens = DefaultStopTokens(**tokenizer);
+  if (!options.chat_template_path.empty()) {
+    auto t = ChatTemplate::FromJsonFile(options.chat_template_path);
+    if (!t.ok()) return LogError(t.status().ToString()), 1;
+    api.chat_template = *t;
+  }
+
+  WorkerMetrics metrics;
+  Engine engine(*model, std::shared_ptr<const Tokenizer>(std::move(*tokenizer)), options.engine, &metrics);
+  ApiService service(engine, metrics, api);
+
+  http::ServerOptions http_options;
+  http_options.address = options.host;
+  http_options.port = options.port;
+  http_options.io_threads = options.io_threads;
+  http_options.body_limit = options.body_limit;
+  http_options.error_body = [](int status, std::string_view message, std::string_view code) {
+    return http::ErrorBody{"application/json", ApiErrorJson(MakeApiError(status, std::string(message), std::nullopt,
+                                                                          std::string(code)))};
+  };
+  http_options.request_log = [&metrics](const http::RequestLogEntry& e) {
+    metrics.ObserveRequest(ApiService::RouteLabel(e.method, e.path), e.status, e.latency_s);
+    LogRequest(e);
+  };
+  http::Server server(http_options, service.MakeRouter());
+  if (Status s = server.Start(); !s.ok()) return LogError(s.ToString()), 1;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+  boost::asio::signal_set signals(server.io_context(), SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    cv.notify_all();
+  });
+  LogInfo("dte serve: model '" + api.model_name + "' (" + engine.model().config().ToString() +
+          ") listening on http://" + options.host + ":" + std::to_string(server.port()));
+  std::printf("listening on http://%s:%u\n", options.host.c_str(), static_cast<unsigned>(server.port()));
+  std::fflush(stdout);
+
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return stop; })) engine.sessions().ExpireIdle();
+  }
+  LogInfo("dte serve: draining (up to " + std::to_string(options.drain_timeout.count()) + " s)");
+  service.SetDraining();
+  server.BeginDrain();
+  const bool drained = server.WaitDrained(options.drain_timeout);
+  engine.Shutdown();
+  server.Stop();
+  LogInfo(drained ? "dte serve: drained, bye" : "dte serve: drain timed out; in-flight requests were cut");
+  return 0;
+}
+
+}  // namespace dte::server
