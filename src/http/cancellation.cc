@@ -10,7 +10,7 @@ namespace dte::http {
 struct CancellationToken::State {
   std::atomic<bool> cancelled{false};
   std::mutex mu;
-  CallbackId next_id = 1;                             // guarded by mu
+  CallbackId next_id = 1;                                 // guarded by mu
   std::map<CallbackId, std::function<void()>> callbacks;  // guarded by mu; ordered by id
 };
 

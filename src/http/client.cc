@@ -139,11 +139,11 @@ asio::awaitable<Result<ClientResponse>> Client::Exchange(const std::string& meth
     }
     if (verb == bhttp::verb::head) parser.skip(true);
     conn->stream.expires_after(options_.io_timeout);
-    auto [hec, hn] = co_await bhttp::async_read_header(conn->stream, conn->buffer, parser, kUseTuple);
+    auto [hec, hn] =
+        co_await bhttp::async_read_header(conn->stream, conn->buffer, parser, kUseTuple);
     if (hec) {
       if (may_retry && !parser.got_some() && IsStaleConnection(hec)) continue;
-      co_return Status::IoError("reading the response from " + where + " failed: " +
-                                hec.message());
+      co_return Status::IoError("reading the response from " + where + " failed: " + hec.message());
     }
 
     ClientResponse response;
@@ -163,8 +163,8 @@ asio::awaitable<Result<ClientResponse>> Client::Exchange(const std::string& meth
                                      std::to_string(options_.body_limit) + " bytes");
       }
       if (ec) {
-        co_return Status::IoError("reading the response body from " + where + " failed: " +
-                                  ec.message());
+        co_return Status::IoError("reading the response body from " + where +
+                                  " failed: " + ec.message());
       }
       size_t got = scratch.size() - parser.get().body().size;
       if (got == 0) continue;

@@ -14,9 +14,9 @@
 // over the limit). Thread-safe: any number of coroutines, on any threads, may use one Client;
 // it must outlive their requests.
 
+#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -39,15 +39,15 @@ struct ClientOptions {
   // long as its chunks keep coming).
   std::chrono::milliseconds io_timeout{60'000};
   size_t max_idle_connections = 64;
-  size_t body_limit = 64u << 20;     // for Request(); Stream() has none
+  size_t body_limit = 64u << 20;  // for Request(); Stream() has none
   size_t header_limit = 64u << 10;
 };
 
 struct ClientResponse {
   int status = 0;
   Headers headers;
-  std::string body;       // empty for Stream()
-  bool complete = true;   // false when a Stream() consumer stopped early
+  std::string body;      // empty for Stream()
+  bool complete = true;  // false when a Stream() consumer stopped early
 };
 
 // Receives body bytes as they arrive (chunk framing removed); returns false to stop reading
@@ -81,8 +81,7 @@ class Client {
 
   asio::awaitable<Result<ClientResponse>> Exchange(const std::string& method,
                                                    const std::string& target,
-                                                   const Headers& headers,
-                                                   const std::string& body,
+                                                   const Headers& headers, const std::string& body,
                                                    const ChunkFn* on_chunk);
   asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
   std::unique_ptr<Connection> TakeIdle();

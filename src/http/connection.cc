@@ -12,6 +12,8 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -23,11 +25,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
-#include <array>
 #include <cstdio>
-#include <limits>
 #include <exception>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -90,7 +90,10 @@ class ConnectionResponder;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(ServerState& state, tcp::socket socket, uint64_t id)
-      : state_(state), socket_(std::move(socket)), deadline_timer_(socket_.get_executor()), id_(id) {
+      : state_(state),
+        socket_(std::move(socket)),
+        deadline_timer_(socket_.get_executor()),
+        id_(id) {
     error_code ec;
     tcp::endpoint remote = socket_.remote_endpoint(ec);
     if (!ec) {
@@ -165,8 +168,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> Serve();
   asio::awaitable<bool> ServeOne();
   asio::awaitable<void> FailRead(error_code ec, const Request* req);
-  asio::awaitable<void> RunHandler(const Handler& handler, Request& req,
-                                   ConnectionResponder& res);
+  asio::awaitable<void> RunHandler(const Handler& handler, Request& req, ConnectionResponder& res);
   asio::awaitable<void> WatchForDisconnect(CancellationToken token);
   asio::awaitable<void> LingeringClose();
   static asio::awaitable<void> Watchdog(std::shared_ptr<Connection> self);
@@ -432,13 +434,13 @@ asio::awaitable<void> Connection::FailRead(error_code ec, const Request* req) {
     code = kErrRequestTimeout;
   } else if (ec == bhttp::error::header_limit) {
     status = 431;
-    message = "request header exceeds the limit of " +
-              std::to_string(state_.options.header_limit) + " bytes";
+    message = "request header exceeds the limit of " + std::to_string(state_.options.header_limit) +
+              " bytes";
     code = kErrHeadersTooLarge;
   } else if (ec == bhttp::error::body_limit) {
     status = 413;
-    message = "request body exceeds the limit of " + std::to_string(state_.options.body_limit) +
-              " bytes";
+    message =
+        "request body exceeds the limit of " + std::to_string(state_.options.body_limit) + " bytes";
     code = kErrBodyTooLarge;
   } else if (ec == bhttp::error::partial_message || ec == bhttp::error::end_of_stream ||
              ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -542,7 +544,8 @@ asio::awaitable<void> Connection::Watchdog(std::shared_ptr<Connection> self) {
       self->socket_.cancel(ec);
     }
     // Re-arm for the current deadline (the timer woke early, late, or for a new deadline).
-    if (self->deadline_timer_.expiry() != self->deadline_ || self->deadline_timer_.expiry() <= now) {
+    if (self->deadline_timer_.expiry() != self->deadline_ ||
+        self->deadline_timer_.expiry() <= now) {
       self->deadline_timer_.expires_at(self->deadline_);
     }
   }

@@ -28,10 +28,10 @@ namespace asio = boost::asio;
 
 // One parsed HTTP request. Filled by the connection; the router adds `path_params`.
 struct Request {
-  std::string method;  // as sent, e.g. "POST"
-  std::string target;  // the raw request-target, e.g. "/v1/models?limit=2"
-  std::string path;    // the target before '?', not percent-decoded, e.g. "/v1/models"
-  QueryParams query;   // the target after '?', decoded
+  std::string method;      // as sent, e.g. "POST"
+  std::string target;      // the raw request-target, e.g. "/v1/models?limit=2"
+  std::string path;        // the target before '?', not percent-decoded, e.g. "/v1/models"
+  QueryParams query;       // the target after '?', decoded
   PathParams path_params;  // {name} segments of the matched route, decoded
   Headers headers;
   std::string body;
@@ -69,8 +69,7 @@ class Responder {
     return DoSend(status, content_type, std::move(body), std::move(extra_headers));
   }
   // Sends the status line and headers of a streamed response (chunked for HTTP/1.1).
-  asio::awaitable<bool> StartStream(int status,
-                                    std::string_view content_type = "text/event-stream",
+  asio::awaitable<bool> StartStream(int status, std::string_view content_type = "text/event-stream",
                                     Headers extra_headers = {}) {
     return DoStartStream(status, content_type, std::move(extra_headers));
   }
@@ -83,8 +82,8 @@ class Responder {
   virtual bool started() const = 0;
 
  protected:
-  virtual asio::awaitable<bool> DoSend(int status, std::string_view content_type,
-                                       std::string body, Headers extra_headers) = 0;
+  virtual asio::awaitable<bool> DoSend(int status, std::string_view content_type, std::string body,
+                                       Headers extra_headers) = 0;
   virtual asio::awaitable<bool> DoStartStream(int status, std::string_view content_type,
                                               Headers extra_headers) = 0;
   virtual asio::awaitable<bool> DoWrite(std::string_view chunk) = 0;

@@ -74,7 +74,8 @@ QueryParams ParseQuery(std::string_view query) {
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
     std::string_view name = pair.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     auto decoded_name = PercentDecode(name, true);
     auto decoded_value = PercentDecode(value, true);
     params.emplace_back(decoded_name ? std::move(*decoded_name) : std::string(name),

@@ -60,7 +60,7 @@ std::optional<std::string> PercentDecode(std::string_view text, bool plus_is_spa
 QueryParams ParseQuery(std::string_view query);
 
 // The value of the first pair named `name` (exact, case-sensitive), if any.
-std::optional<std::string_view> FindParam(const std::vector<std::pair<std::string, std::string>>& params,
-                                          std::string_view name);
+std::optional<std::string_view> FindParam(
+    const std::vector<std::pair<std::string, std::string>>& params, std::string_view name);
 
 }  // namespace dte::http

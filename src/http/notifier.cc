@@ -16,11 +16,11 @@ namespace dte::http {
 // points at it only while a Wait is parked.
 struct AsyncNotifier::Impl {
   std::mutex mu;
-  bool pending = false;                          // guarded by mu
-  bool wake_posted = false;                      // guarded by mu
-  asio::steady_timer* timer = nullptr;           // guarded by mu
+  bool pending = false;                           // guarded by mu
+  bool wake_posted = false;                       // guarded by mu
+  asio::steady_timer* timer = nullptr;            // guarded by mu
   std::optional<asio::any_io_executor> executor;  // guarded by mu; set while `timer` is
-  std::optional<CancellationToken> token;        // immutable after construction
+  std::optional<CancellationToken> token;         // immutable after construction
 
   bool cancelled() const { return token && token->cancelled(); }
 
@@ -46,9 +46,8 @@ AsyncNotifier::AsyncNotifier(CancellationToken cancel) : impl_(std::make_shared<
     if (auto impl = weak.lock()) impl->Notify(impl);
   });
   if (id != 0) {
-    registration_ = std::shared_ptr<void>(nullptr, [cancel, id](void*) mutable {
-      cancel.Unregister(id);
-    });
+    registration_ =
+        std::shared_ptr<void>(nullptr, [cancel, id](void*) mutable { cancel.Unregister(id); });
   }
 }
 

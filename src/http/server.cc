@@ -62,8 +62,8 @@ Result<tcp::endpoint> ResolveListenAddress(const std::string& address, uint16_t 
   tcp::resolver resolver(resolve_ctx);
   auto results = resolver.resolve(address, std::to_string(port), ec);
   if (ec || results.empty()) {
-    return Status::InvalidArgument("cannot resolve listen address '" + address + "': " +
-                                   ec.message());
+    return Status::InvalidArgument("cannot resolve listen address '" + address +
+                                   "': " + ec.message());
   }
   return results.begin()->endpoint();
 }

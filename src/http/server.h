@@ -62,13 +62,13 @@ struct RequestLogEntry {
   uint64_t body_bytes = 0;  // response body bytes written (chunk payloads for streams)
   double latency_s = 0;     // from the end of the request header to the end of the response
   std::string_view remote_address;
-  bool cancelled = false;   // the client went away before the response was complete
+  bool cancelled = false;  // the client went away before the response was complete
 };
 using RequestLogFn = std::function<void(const RequestLogEntry&)>;
 
 struct ServerOptions {
   std::string address = "127.0.0.1";
-  uint16_t port = 0;  // 0: an ephemeral port, see Server::port()
+  uint16_t port = 0;                // 0: an ephemeral port, see Server::port()
   size_t body_limit = 8u << 20;     // bytes; larger bodies get 413
   size_t header_limit = 16u << 10;  // bytes, request line included; larger headers get 431
   // From the first byte of a request to its last; slower requests get 408.

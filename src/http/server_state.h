@@ -31,8 +31,8 @@ struct ServerState {
   std::atomic<uint64_t> requests_total{0};
 
   std::mutex mu;
-  std::condition_variable cv;  // notified when in_flight or open_connections drops
-  uint64_t next_connection_id = 1;                                      // guarded by mu
+  std::condition_variable cv;       // notified when in_flight or open_connections drops
+  uint64_t next_connection_id = 1;  // guarded by mu
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> connections;  // guarded by mu
 
   ErrorBody MakeErrorBody(int status, std::string_view message, std::string_view code) const {

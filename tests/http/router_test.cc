@@ -1,6 +1,8 @@
 // The Boost-free parts of src/http: header fields, query strings, the router, SSE framing and
 // the cancellation token. (Sockets, the server and the client are in server_test.cc.)
 
+#include "http/router.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 
 #include "http/cancellation.h"
 #include "http/headers.h"
-#include "http/router.h"
 #include "http/sse.h"
 
 namespace dte::http {

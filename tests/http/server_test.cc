@@ -2,6 +2,8 @@
 // through the Client and through raw sockets (for what a well-behaved client never sends).
 // Also AsyncNotifier's cross-thread wake-ups.
 
+#include "http/server.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -27,7 +29,6 @@
 
 #include "http/client.h"
 #include "http/notifier.h"
-#include "http/server.h"
 #include "http/sse.h"
 
 namespace dte::http {
@@ -155,8 +156,8 @@ Router MakeRouter(Gate& gate, Observed& seen) {
 
 ErrorBody JsonError(int status, std::string_view message, std::string_view code) {
   return {"application/json", "{\"status\":" + std::to_string(status) + ",\"code\":\"" +
-                                  std::string(code) + "\",\"message\":\"" +
-                                  std::string(message) + "\"}"};
+                                  std::string(code) + "\",\"message\":\"" + std::string(message) +
+                                  "\"}"};
 }
 
 struct RawResponse {
@@ -181,7 +182,8 @@ class RawConn {
 
   bool connected() const { return connected_; }
   void SetTimeout(std::chrono::milliseconds t) {
-    timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+    timeval tv{static_cast<time_t>(t.count() / 1000),
+               static_cast<suseconds_t>(t.count() % 1000 * 1000)};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   }
   bool Send(std::string_view data) {
@@ -224,7 +226,8 @@ class RawConn {
       std::string line = head.substr(pos, next - pos);
       size_t colon = line.find(':');
       size_t vstart = line.find_first_not_of(' ', colon + 1);
-      res.headers.Add(line.substr(0, colon), vstart == std::string::npos ? "" : line.substr(vstart));
+      res.headers.Add(line.substr(0, colon),
+                      vstart == std::string::npos ? "" : line.substr(vstart));
       pos = next + 2;
     }
     if (res.status < 200 || res.status == 204 || res.status == 304) return res;  // no body
@@ -423,7 +426,8 @@ TEST_F(ServerTest, HandlerFailuresBecome500) {
 
 TEST_F(ServerTest, NoContentDropsBodyAndHeadersWithLineBreaks) {
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /nocontent HTTP/1.1\r\nHost: t\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto r = c.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
@@ -467,9 +471,10 @@ TEST_F(ServerTest, ClientReportsConnectFailure) {
 TEST_F(ServerTest, PipelinedRequestsAnsweredInOrder) {
   RawConn c(server_->port());
   ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.Send("GET /echo/1?x=a HTTP/1.1\r\nHost: t\r\n\r\n"
-                     "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
-                     "GET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /echo/1?x=a HTTP/1.1\r\nHost: t\r\n\r\n"
+             "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+             "GET /echo/2 HTTP/1.1\r\nHost: t\r\n\r\n"));
   auto r1 = c.ReadResponse();
   auto r2 = c.ReadResponse();
   auto r3 = c.ReadResponse();
@@ -515,8 +520,10 @@ TEST_F(ServerTest, BodyOverLimitByContentLengthGets413BeforeBodyIsSent) {
 TEST_F(ServerTest, ChunkedBodyOverLimitGets413) {
   RawConn c(server_->port());
   std::string chunk(1500, 'x');
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "5dc\r\n" + chunk + "\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "5dc\r\n" +
+             chunk + "\r\n0\r\n\r\n"));
   auto r = c.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -536,8 +543,9 @@ TEST_F(ServerTest, ClientSeesThe413EvenWhileSendingABody) {
 
 TEST_F(ServerTest, LyingShortContentLengthLeavesGarbageThatGets400) {
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
-                     "helloTHIS IS NOT HTTP\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n"
+             "helloTHIS IS NOT HTTP\r\n\r\n"));
   auto r1 = c.ReadResponse();
   ASSERT_TRUE(r1);
   EXPECT_EQ(r1->status, 200);
@@ -561,8 +569,8 @@ TEST_F(ServerTest, LyingLongContentLengthTimesOutWith408) {
 
 TEST_F(ServerTest, HeaderOverLimitGets431) {
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') +
-                     "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /hello HTTP/1.1\r\nHost: t\r\nX-Big: " + std::string(4000, 'h') + "\r\n\r\n"));
   auto r = c.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 431);
@@ -602,8 +610,9 @@ TEST_F(ServerTest, IdleConnectionIsClosedSilently) {
 
 TEST_F(ServerTest, ExpectContinueIsHonoured) {
   RawConn c(server_->port());
-  ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
-                     "Content-Length: 5\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("POST /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 5\r\n\r\n"));
   auto interim = c.ReadResponse();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);
@@ -797,8 +806,8 @@ TEST_F(NotifierTest, NotifyBeforeWaitIsNotLost) {
     out.push_back(co_await n.Wait(50ms));
     co_return out;
   });
-  EXPECT_EQ(results, (std::vector<AsyncNotifier::WaitResult>{
-                         AsyncNotifier::WaitResult::kNotified, AsyncNotifier::WaitResult::kTimeout}));
+  EXPECT_EQ(results, (std::vector<AsyncNotifier::WaitResult>{AsyncNotifier::WaitResult::kNotified,
+                                                             AsyncNotifier::WaitResult::kTimeout}));
 }
 
 TEST_F(NotifierTest, CancellationWakesAndSticks) {
@@ -818,9 +827,9 @@ TEST_F(NotifierTest, CancellationWakesAndSticks) {
   });
   canceller.join();
   EXPECT_LT(Clock::now() - start, 5s);
-  EXPECT_EQ(results, (std::vector<AsyncNotifier::WaitResult>{
-                         AsyncNotifier::WaitResult::kCancelled,
-                         AsyncNotifier::WaitResult::kCancelled}));
+  EXPECT_EQ(results,
+            (std::vector<AsyncNotifier::WaitResult>{AsyncNotifier::WaitResult::kCancelled,
+                                                    AsyncNotifier::WaitResult::kCancelled}));
 }
 
 // A producer thread publishes a counter and notifies; the consumer drains and waits. A lost
