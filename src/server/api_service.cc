@@ -1,8 +1,8 @@
 #include "server/api_service.h"
 
 #include <chrono>
-#include <variant>
 #include <nlohmann/json.hpp>
+#include <variant>
 
 #include "server/api_response.h"
 #include "server/generation_run.h"
@@ -20,7 +20,8 @@ int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
 // JSON bodies are built in plain functions: GCC 12 miscompiles braced initializer lists
 // inside coroutines ("array used as initializer").
 std::string ModelJson(const std::string& name) {
-  return json{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "deep-tree-echo"}}.dump();
+  return json{{"id", name}, {"object", "model"}, {"created", 0}, {"owned_by", "deep-tree-echo"}}
+      .dump();
 }
 
 std::string ModelListJson(const std::string& name) {
@@ -28,8 +29,8 @@ std::string ModelListJson(const std::string& name) {
 }
 
 std::string DeletedJson(const std::string& id) {
-  return json{{"id", id}, {"object", "session.deleted"}, {"deleted", true}}.dump(-1, ' ', false,
-                                                                                  json::error_handler_t::replace);
+  return json{{"id", id}, {"object", "session.deleted"}, {"deleted", true}}.dump(
+      -1, ' ', false, json::error_handler_t::replace);
 }
 
 // The optional system prompt of POST /v1/sessions ({"system": ...} or {"system_prompt": ...}).
@@ -37,19 +38,26 @@ std::variant<std::string, ApiError> ParseSessionBody(const std::string& body_tex
   std::string system;
   if (body_text.empty()) return system;
   json body = json::parse(body_text, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return MakeApiError(400, "the request body must be a JSON object");
+  if (body.is_discarded() || !body.is_object())
+    return MakeApiError(400, "the request body must be a JSON object");
   for (const char* key : {"system", "system_prompt"}) {
     if (!body.contains(key) || body[key].is_null()) continue;
-    if (!body[key].is_string()) return MakeApiError(400, std::string(key) + " must be a string", std::string(key));
+    if (!body[key].is_string())
+      return MakeApiError(400, std::string(key) + " must be a string", std::string(key));
     system = body[key].get<std::string>();
   }
   return system;
 }
 
 json SessionJson(const SessionInfo& s) {
-  return {{"id", s.id},           {"object", "session"},           {"turns", s.turns},
-          {"tokens", s.tokens},   {"state_bytes", s.state_bytes},  {"created", UnixSeconds(s.created)},
-          {"last_used", UnixSeconds(s.last_used)}, {"busy", s.busy}};
+  return {{"id", s.id},
+          {"object", "session"},
+          {"turns", s.turns},
+          {"tokens", s.tokens},
+          {"state_bytes", s.state_bytes},
+          {"created", UnixSeconds(s.created)},
+          {"last_used", UnixSeconds(s.last_used)},
+          {"busy", s.busy}};
 }
 
 }  // namespace
@@ -70,7 +78,9 @@ ApiService::ApiService(Engine& engine, WorkerMetrics& metrics, ApiOptions option
 http::Router ApiService::MakeRouter() {
   http::Router r;
   auto bind = [this](auto method) {
-    return [this, method](http::Request& req, http::Responder& res) { return (this->*method)(req, res); };
+    return [this, method](http::Request& req, http::Responder& res) {
+      return (this->*method)(req, res);
+    };
   };
   r.Post("/v1/completions", [this](http::Request& req, http::Responder& res) {
     return Generate(ApiKind::kCompletion, req, res);
@@ -90,8 +100,9 @@ http::Router ApiService::MakeRouter() {
 }
 
 std::string ApiService::RouteLabel(std::string_view method, std::string_view path) {
-  static const char* kRoutes[] = {"/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/sessions",
-                                  "/health", "/ready", "/metrics"};
+  static const char* kRoutes[] = {
+      "/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/sessions", "/health", "/ready",
+      "/metrics"};
   for (const char* r : kRoutes)
     if (path == r) return r;
   if (path.starts_with("/v1/sessions/")) return "/v1/sessions/{id}";
@@ -104,9 +115,13 @@ awaitable<void> ApiService::Models(http::Request&, http::Responder& res) {
 }
 
 awaitable<void> ApiService::Model(http::Request& req, http::Responder& res) {
-  if (req.PathParam("id") != options_.model_name)
-    co_return co_await SendError(res, MakeApiError(404, "The model '" + std::string(req.PathParam("id")) +
-                                                           "' does not exist", "model", "model_not_found"));
+  if (req.PathParam("id") != options_.model_name) {
+    const ApiError reply_error =
+        MakeApiError(404, "The model '" + std::string(req.PathParam("id")) + "' does not exist",
+                     "model", "model_not_found");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
   co_await SendJson(res, 200, ModelJson(options_.model_name));
 }
 
@@ -114,10 +129,17 @@ awaitable<void> ApiService::Model(http::Request& req, http::Responder& res) {
 // state (prefilled before the response, so the first turn starts from it).
 awaitable<void> ApiService::CreateSession(http::Request& req, http::Responder& res) {
   auto parsed = ParseSessionBody(req.body);
-  if (auto* error = std::get_if<ApiError>(&parsed)) co_return co_await SendError(res, *error);
+  if (auto* error = std::get_if<ApiError>(&parsed)) {
+    co_await SendError(res, *error);
+    co_return;
+  }
   const std::string system = std::get<std::string>(parsed);
   Result<std::string> id = engine_.sessions().Create(engine_.model().NewState());
-  if (!id.ok()) co_return co_await SendError(res, ApiErrorFromStatus(id.status()));
+  if (!id.ok()) {
+    const ApiError reply_error = ApiErrorFromStatus(id.status());
+    co_await SendError(res, reply_error);
+    co_return;
+  }
   if (!system.empty()) {
     GenerationRequest prefill;
     prefill.prompt_tokens = engine_.tokenizer().Encode(options_.chat_template.RenderSystem(system));
@@ -130,42 +152,71 @@ awaitable<void> ApiService::CreateSession(http::Request& req, http::Responder& r
     while (s.ok() && !done) done = co_await run.Next(&ignored);
     if (!s.ok() || done->reason != FinishReason::kLength) {
       (void)engine_.sessions().Delete(*id);
-      if (!s.ok()) co_return co_await SendError(res, ApiErrorFromStatus(s));
-      if (done->reason == FinishReason::kError) co_return co_await SendError(res, ApiErrorFromStatus(done->error));
+      if (!s.ok()) {
+        const ApiError reply_error = ApiErrorFromStatus(s);
+        co_await SendError(res, reply_error);
+        co_return;
+      }
+      if (done->reason == FinishReason::kError) {
+        const ApiError reply_error = ApiErrorFromStatus(done->error);
+        co_await SendError(res, reply_error);
+        co_return;
+      }
       co_return;  // cancelled: the client is gone
     }
   }
   std::optional<SessionInfo> info = engine_.sessions().Get(*id);
-  if (!info) co_return co_await SendError(res, MakeApiError(500, "the new session vanished"));
-  co_await SendJson(res, 201, SessionJson(*info).dump());
+  if (!info) {
+    const ApiError reply_error = MakeApiError(500, "the new session vanished");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
+  std::string body = SessionJson(*info).dump(-1, ' ', false, json::error_handler_t::replace);
+  co_await SendJson(res, 201, std::move(body));
 }
 
 awaitable<void> ApiService::GetSession(http::Request& req, http::Responder& res) {
   std::optional<SessionInfo> info = engine_.sessions().Get(std::string(req.PathParam("id")));
-  if (!info)
-    co_return co_await SendError(res, MakeApiError(404, "no session '" + std::string(req.PathParam("id")) + "'",
-                                                   std::nullopt, "session_not_found"));
-  co_await SendJson(res, 200, SessionJson(*info).dump(-1, ' ', false, json::error_handler_t::replace));
+  if (!info) {
+    const ApiError reply_error =
+        MakeApiError(404, "no session '" + std::string(req.PathParam("id")) + "'", std::nullopt,
+                     "session_not_found");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
+  std::string body = SessionJson(*info).dump(-1, ' ', false, json::error_handler_t::replace);
+  co_await SendJson(res, 200, std::move(body));
 }
 
 awaitable<void> ApiService::DeleteSession(http::Request& req, http::Responder& res) {
   const std::string id(req.PathParam("id"));
   Status s = engine_.sessions().Delete(id);
-  if (!s.ok()) co_return co_await SendError(res, MakeApiError(404, s.message(), std::nullopt, "session_not_found"));
+  if (!s.ok()) {
+    const ApiError reply_error = MakeApiError(404, s.message(), std::nullopt, "session_not_found");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
   co_await SendJson(res, 200, DeletedJson(id));
 }
 
 awaitable<void> ApiService::Health(http::Request&, http::Responder& res) {
-  co_await SendJson(res, 200, R"({"status":"ok"})");
+  const std::string body = R"({"status":"ok"})";
+  co_await SendJson(res, 200, body);
 }
 
 awaitable<void> ApiService::Ready(http::Request&, http::Responder& res) {
-  if (draining_.load()) co_return co_await SendError(res, MakeApiError(503, "draining", std::nullopt, "draining"));
-  co_await SendJson(res, 200, R"({"status":"ready"})");
+  if (draining_.load()) {
+    const ApiError reply_error = MakeApiError(503, "draining", std::nullopt, "draining");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
+  const std::string body = R"({"status":"ready"})";
+  co_await SendJson(res, 200, body);
 }
 
 awaitable<void> ApiService::Metrics(http::Request&, http::Responder& res) {
-  co_await res.Send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Serialize(engine_.Stats()));
+  co_await res.Send(200, "text/plain; version=0.0.4; charset=utf-8",
+                    metrics_.Serialize(engine_.Stats()));
 }
 
 }  // namespace dte::server

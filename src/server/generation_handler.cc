@@ -36,30 +36,36 @@ std::string JoinPieces(std::vector<TokenPiece>& pieces) {
 }
 
 // Builds the engine request: tokens of the prompt (or rendered chat), limits, stops.
-std::variant<GenerationRequest, ApiError> ToGeneration(const ApiRequest& api, Engine& engine, const ApiOptions& opt) {
+std::variant<GenerationRequest, ApiError> ToGeneration(const ApiRequest& api, Engine& engine,
+                                                       const ApiOptions& opt) {
   GenerationRequest gen;
   gen.sampling = api.sampling;
   gen.max_tokens = api.max_tokens;
   gen.stop_strings = api.stop;
   gen.stop_tokens = opt.stop_tokens;
   if (api.kind == ApiKind::kCompletion) {
-    if (api.session_id) return MakeApiError(400, "session_id is supported on chat completions", "session_id");
+    if (api.session_id)
+      return MakeApiError(400, "session_id is supported on chat completions", "session_id");
     gen.prompt_tokens = api.prompt_ids ? *api.prompt_ids : engine.tokenizer().Encode(api.prompt);
     return gen;
   }
   bool continuing_without_separator = false;
   if (api.session_id) {
     std::optional<SessionInfo> info = engine.sessions().Get(*api.session_id);
-    if (!info) return MakeApiError(404, "no session '" + *api.session_id + "'", "session_id", "session_not_found");
+    if (!info)
+      return MakeApiError(404, "no session '" + *api.session_id + "'", "session_id",
+                          "session_not_found");
     continuing_without_separator = info->turns > 0 && !info->ended_with_stop;
     gen.session_id = api.session_id;
   }
-  gen.prompt_tokens = engine.tokenizer().Encode(opt.chat_template.Render(api.messages, continuing_without_separator));
+  gen.prompt_tokens = engine.tokenizer().Encode(
+      opt.chat_template.Render(api.messages, continuing_without_separator));
   gen.stop_strings.push_back(opt.chat_template.stop);
   return gen;
 }
 
-awaitable<void> Stream(GenerationRun& run, const ApiRequest& api, const ResponseMeta& meta, http::Responder& res) {
+awaitable<void> Stream(GenerationRun& run, const ApiRequest& api, const ResponseMeta& meta,
+                       http::Responder& res) {
   http::SseWriter sse(res);
   if (!co_await sse.Start()) co_return;
   LeadingSpaceTrimmer trim(api.kind == ApiKind::kChat);
@@ -79,17 +85,20 @@ awaitable<void> Stream(GenerationRun& run, const ApiRequest& api, const Response
         http::SseWriter::AppendEvent(events, ApiErrorJson(ApiErrorFromStatus(done->error)));
       } else {
         http::SseWriter::AppendEvent(events, RenderChunk(meta, "", first, done->reason));
-        if (api.include_usage) http::SseWriter::AppendEvent(events, RenderUsageChunk(meta, done->usage));
+        if (api.include_usage)
+          http::SseWriter::AppendEvent(events, RenderUsageChunk(meta, done->usage));
       }
       http::SseWriter::AppendEvent(events, "[DONE]");
       if (co_await sse.Raw(events)) co_await sse.Finish();
       co_return;
     }
-    if (!events.empty() && !co_await sse.Raw(events)) co_return;  // client gone: ~GenerationRun cancels
+    if (!events.empty() && !co_await sse.Raw(events))
+      co_return;  // client gone: ~GenerationRun cancels
   }
 }
 
-awaitable<void> Whole(GenerationRun& run, const ApiRequest& api, const ResponseMeta& meta, http::Responder& res) {
+awaitable<void> Whole(GenerationRun& run, const ApiRequest& api, const ResponseMeta& meta,
+                      http::Responder& res) {
   LeadingSpaceTrimmer trim(api.kind == ApiKind::kChat);
   std::vector<TokenPiece> pieces;
   std::string text;
@@ -99,7 +108,8 @@ awaitable<void> Whole(GenerationRun& run, const ApiRequest& api, const ResponseM
     if (!done) continue;
     if (done->reason == FinishReason::kCancelled) co_return;
     if (done->reason == FinishReason::kError) {
-      co_await SendError(res, ApiErrorFromStatus(done->error));
+      const ApiError error = ApiErrorFromStatus(done->error);
+      co_await SendError(res, error);
     } else {
       co_await SendJson(res, 200, RenderResponse(meta, text, done->reason, done->usage));
     }
@@ -111,18 +121,37 @@ awaitable<void> Whole(GenerationRun& run, const ApiRequest& api, const ResponseM
 
 awaitable<void> ApiService::Generate(ApiKind kind, http::Request& req, http::Responder& res) {
   ParsedRequest parsed = ParseApiRequest(kind, req.body, options_.limits);
-  if (auto* error = std::get_if<ApiError>(&parsed)) co_return co_await SendError(res, *error);
+  if (auto* error = std::get_if<ApiError>(&parsed)) {
+    co_await SendError(res, *error);
+    co_return;
+  }
   const ApiRequest& api = std::get<ApiRequest>(parsed);
   if (api.model != options_.model_name) {
-    co_return co_await SendError(res, MakeApiError(404, "The model '" + api.model + "' does not exist; this server has '" +
-                                                            options_.model_name + "'", "model", "model_not_found"));
+    {
+      const ApiError reply_error =
+          MakeApiError(404,
+                       "The model '" + api.model + "' does not exist; this server has '" +
+                           options_.model_name + "'",
+                       "model", "model_not_found");
+      co_await SendError(res, reply_error);
+      co_return;
+    }
   }
   auto gen = ToGeneration(api, engine_, options_);
-  if (auto* error = std::get_if<ApiError>(&gen)) co_return co_await SendError(res, *error);
+  if (auto* error = std::get_if<ApiError>(&gen)) {
+    co_await SendError(res, *error);
+    co_return;
+  }
 
   GenerationRun run(req);
   Status s = engine_.Submit(std::move(std::get<GenerationRequest>(gen)), run.channel());
-  if (!s.ok()) co_return co_await SendError(res, ApiErrorFromStatus(s, s.code() == StatusCode::kConflict ? std::optional<std::string>("session_id") : std::nullopt));
+  if (!s.ok()) {
+    const ApiError reply_error = ApiErrorFromStatus(
+        s, s.code() == StatusCode::kConflict ? std::optional<std::string>("session_id")
+                                             : std::nullopt);
+    co_await SendError(res, reply_error);
+    co_return;
+  }
   const ResponseMeta meta = NewResponseMeta(kind, options_.model_name, api.session_id);
   if (api.stream) {
     co_await Stream(run, api, meta, res);
