@@ -31,6 +31,7 @@ run: build
 
 # Every test: unit, golden and system tests (ctest), the fuzz targets briefly, the llama.cpp peer.
 test: build
+	@./scripts/deps.sh --test
 	@./scripts/run_tests.sh $(BUILD)
 
 bench: build

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every Debian bookworm package Deep Tree Echo needs to build and test.
+# Installs every Debian bookworm package Deep Tree Echo needs to build and test; with --test,
+# also the npm packages the tests use (the official openai client, and llama.cpp as a peer).
 # Idempotent: prints nothing and changes nothing when everything is already present.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake pkg-config git
@@ -32,4 +34,18 @@ if ! command -v node >/dev/null 2>&1; then
   echo "deps: node (20+) is needed for the system tests; installing Debian's nodejs" >&2
   export DEBIAN_FRONTEND=noninteractive
   ${sudo_cmd:-} apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  # The openai client, pinned by tests/system/openai/package-lock.json.
+  stamp=tests/system/openai/node_modules/.dte-lock-sha256
+  want=$(sha256sum tests/system/openai/package-lock.json | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "deps: installing the openai npm client for the system tests"
+    (cd tests/system/openai && npm ci --no-audit --no-fund --silent)
+    echo "$want" > "$stamp"
+  fi
+  # llama.cpp's prebuilt library and headers from npm (exit 2: registry unreachable; the peer
+  # test then reports SKIP).
+  scripts/llama_peer.sh build/peers >/dev/null || [ $? -eq 2 ]
 fi

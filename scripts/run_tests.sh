@@ -40,8 +40,7 @@ if [ -x scripts/fuzz.sh ]; then
   stage "fuzz" scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 fi
 openai_tests() {  # the official openai npm client against a real `dte serve`
-  (cd tests/system/openai && npm ci --no-audit --no-fund --silent &&
-    DTE_BINARY="$(cd ../../.. && pwd)/$build/dte" node --test --test-concurrency=1)
+  (cd tests/system/openai && DTE_BINARY="$(cd ../../.. && pwd)/$build/dte" node --test --test-concurrency=1)
 }
 stage "openai client" openai_tests
 if [ -x tests/peer/run_peer_test.sh ]; then
