@@ -19,8 +19,9 @@ namespace dte {
 namespace {
 
 struct Layer4 {
-  std::vector<float> mix_k, mix_v, mix_r, decay, first, ffn_mix_k, ffn_mix_r;
-  MatrixView wr, wk, wv, wo, ffn_key, ffn_value, ffn_receptance;
+  std::vector<float> mix_k, mix_v, mix_r, decay, first;
+  AttentionMatrices att;
+  ChannelMixRkWeights ffn;
 };
 
 enum Slot : size_t { kXk = kSlotVersion, kXv, kXr, kR, kK, kV, kY };
@@ -32,7 +33,7 @@ class Rwkv4 final : public RwkvModelBase {
   Status Bind() {
     DTE_RETURN_IF_ERROR(BindCommon());
     const TensorStore& ts = file_.tensors;
-    const int64_t c = config_.n_embd, f = config_.ffn_dim;
+    const int64_t c = config_.n_embd;
     layers_.resize(static_cast<size_t>(config_.n_layer));
     for (int64_t l = 0; l < config_.n_layer; ++l) {
       const std::string p = "blocks." + std::to_string(l) + ".att.";
@@ -42,23 +43,15 @@ class Rwkv4 final : public RwkvModelBase {
       DTE_ASSIGN_OR_RETURN(w.mix_r, BindVector(ts, p + "time_mix_r", c));
       DTE_ASSIGN_OR_RETURN(w.decay, BindVector(ts, p + "time_decay", c));
       DTE_ASSIGN_OR_RETURN(w.first, BindVector(ts, p + "time_first", c));
-      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
-      const std::string q = "blocks." + std::to_string(l) + ".ffn.";
-      DTE_ASSIGN_OR_RETURN(w.ffn_mix_k, BindVector(ts, q + "time_mix_k", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_mix_r, BindVector(ts, q + "time_mix_r", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_value, BindMatrix(ts, q + "value.weight", c, f));
-      DTE_ASSIGN_OR_RETURN(w.ffn_receptance, BindMatrix(ts, q + "receptance.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.att, BindAttention(ts, l, c));
+      DTE_ASSIGN_OR_RETURN(w.ffn, BindChannelMixRk(ts, l, config_, "time_mix", MixShift));
     }
     return Status::Ok();
   }
 
  protected:
-  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
-               ThreadPool* pool) const override {
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out,
+               Scratch& s, ThreadPool* pool) const override {
     const Layer4& w = layers_[static_cast<size_t>(layer)];
     const int64_t c = config_.n_embd, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
@@ -70,9 +63,9 @@ class Rwkv4 final : public RwkvModelBase {
     });
 
     float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *y = s.Get(kY, tc);
-    MatMul(w.wr, xr, n, r, pool);
-    MatMul(w.wk, xk, n, k, pool);
-    MatMul(w.wv, xv, n, v, pool);
+    MatMul(w.att.wr, xr, n, r, pool);
+    MatMul(w.att.wk, xk, n, k, pool);
+    MatMul(w.att.wv, xv, n, v, pool);
 
     for (const Segment& seg : batch.segments) {
       float* ls = seg.state->layer(layer);
@@ -95,14 +88,13 @@ class Rwkv4 final : public RwkvModelBase {
         }
       }
     }
-    MatMul(w.wo, y, n, out, pool);
+    MatMul(w.att.wo, y, n, out, pool);
   }
 
   void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
-    const Layer4& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
-                 w.ffn_value, w.ffn_receptance, MixShift, out, s, pool);
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, layers_[static_cast<size_t>(layer)].ffn, out,
+                 s, pool);
   }
 
  private:
@@ -112,9 +104,7 @@ class Rwkv4 final : public RwkvModelBase {
 }  // namespace
 
 Result<std::shared_ptr<const Model>> MakeRwkv4(ModelConfig config, ModelFile file) {
-  auto model = std::make_shared<Rwkv4>(config, std::move(file));
-  DTE_RETURN_IF_ERROR(model->Bind());
-  return std::shared_ptr<const Model>(std::move(model));
+  return MakeBoundModel<Rwkv4>(config, std::move(file));
 }
 
 }  // namespace dte

@@ -20,8 +20,9 @@ namespace {
 
 struct Layer5 {
   std::vector<float> mix_k, mix_v, mix_r, mix_g, decay, bonus, ln_x_w, ln_x_b;
-  std::vector<float> ffn_mix_k, ffn_mix_r;
-  MatrixView wr, wk, wv, wg, wo, ffn_key, ffn_value, ffn_receptance;
+  AttentionMatrices att;
+  MatrixView wg;  // 5.2 only
+  ChannelMixRkWeights ffn;
 };
 
 enum Slot : size_t { kXk = kSlotVersion, kXv, kXr, kXg, kR, kK, kV, kG, kY, kFfn };
@@ -41,7 +42,7 @@ class Rwkv5 final : public RwkvModelBase {
   Status Bind() {
     DTE_RETURN_IF_ERROR(BindCommon());
     const TensorStore& ts = file_.tensors;
-    const int64_t c = config_.n_embd, f = config_.ffn_dim, h = config_.n_head;
+    const int64_t c = config_.n_embd, h = config_.n_head;
     const bool v52 = gated();
     const int64_t per_head_or_channel = v52 ? c : h;
     layers_.resize(static_cast<size_t>(config_.n_layer));
@@ -52,25 +53,18 @@ class Rwkv5 final : public RwkvModelBase {
       DTE_ASSIGN_OR_RETURN(w.mix_v, BindVector(ts, p + "time_mix_v", c));
       DTE_ASSIGN_OR_RETURN(w.mix_r, BindVector(ts, p + "time_mix_r", c));
       DTE_ASSIGN_OR_RETURN(w.decay, BindVector(ts, p + "time_decay", per_head_or_channel));
-      DTE_ASSIGN_OR_RETURN(w.bonus, BindVector(ts, p + (v52 ? "time_faaaa" : "time_first"), per_head_or_channel));
+      DTE_ASSIGN_OR_RETURN(
+          w.bonus, BindVector(ts, p + (v52 ? "time_faaaa" : "time_first"), per_head_or_channel));
       w.decay = PerChannel(w.decay, h, config_.head_size);
       w.bonus = PerChannel(w.bonus, h, config_.head_size);
       DTE_ASSIGN_OR_RETURN(w.ln_x_w, BindVector(ts, p + "ln_x.weight", c));
       DTE_ASSIGN_OR_RETURN(w.ln_x_b, BindVector(ts, p + "ln_x.bias", c));
-      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.att, BindAttention(ts, l, c));
       if (v52) {
         DTE_ASSIGN_OR_RETURN(w.mix_g, BindVector(ts, p + "time_mix_g", c));
         DTE_ASSIGN_OR_RETURN(w.wg, BindMatrix(ts, p + "gate.weight", c, c));
       }
-      const std::string q = "blocks." + std::to_string(l) + ".ffn.";
-      DTE_ASSIGN_OR_RETURN(w.ffn_mix_k, BindVector(ts, q + "time_mix_k", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_mix_r, BindVector(ts, q + "time_mix_r", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_value, BindMatrix(ts, q + "value.weight", c, f));
-      DTE_ASSIGN_OR_RETURN(w.ffn_receptance, BindMatrix(ts, q + "receptance.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.ffn, BindChannelMixRk(ts, l, config_, "time_mix", MixShift));
     }
     return Status::Ok();
   }
@@ -78,8 +72,8 @@ class Rwkv5 final : public RwkvModelBase {
  protected:
   bool gated() const { return config_.version == RwkvVersion::kV5_2; }
 
-  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
-               ThreadPool* pool) const override {
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out,
+               Scratch& s, ThreadPool* pool) const override {
     const Layer5& w = layers_[static_cast<size_t>(layer)];
     const int64_t c = config_.n_embd, hs = config_.head_size, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
@@ -92,9 +86,9 @@ class Rwkv5 final : public RwkvModelBase {
     });
 
     float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *g = s.Get(kG, tc);
-    MatMul(w.wr, xr, n, r, pool);
-    MatMul(w.wk, xk, n, k, pool);
-    MatMul(w.wv, xv, n, v, pool);
+    MatMul(w.att.wr, xr, n, r, pool);
+    MatMul(w.att.wk, xk, n, k, pool);
+    MatMul(w.att.wv, xv, n, v, pool);
     if (gated()) {
       MatMul(w.wg, xg, n, g, pool);
       for (size_t i = 0; i < tc; ++i) g[i] = Silu(g[i]);
@@ -105,24 +99,25 @@ class Rwkv5 final : public RwkvModelBase {
       float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
       for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
         const int64_t o = t * c + h * hs;
-        Wkv5Step(S, r + o, k + o, v + o, w.decay.data() + h * hs, w.bonus.data() + h * hs, hs, y + o);
+        Wkv5Step(S, r + o, k + o, v + o, w.decay.data() + h * hs, w.bonus.data() + h * hs, hs,
+                 y + o);
       }
     });
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
-      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps, yt);
+      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps,
+                yt);
       if (gated())
         for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
     }
-    MatMul(w.wo, y, n, out, pool);
+    MatMul(w.att.wo, y, n, out, pool);
   }
 
   void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
-    const Layer5& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_mix_k.data(), w.ffn_mix_r.data(), w.ffn_key,
-                 w.ffn_value, w.ffn_receptance, MixShift, out, s, pool);
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, layers_[static_cast<size_t>(layer)].ffn, out,
+                 s, pool);
   }
 
  private:
@@ -132,9 +127,7 @@ class Rwkv5 final : public RwkvModelBase {
 }  // namespace
 
 Result<std::shared_ptr<const Model>> MakeRwkv5(ModelConfig config, ModelFile file) {
-  auto model = std::make_shared<Rwkv5>(config, std::move(file));
-  DTE_RETURN_IF_ERROR(model->Bind());
-  return std::shared_ptr<const Model>(std::move(model));
+  return MakeBoundModel<Rwkv5>(config, std::move(file));
 }
 
 }  // namespace dte

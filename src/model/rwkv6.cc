@@ -24,12 +24,31 @@ namespace {
 constexpr int kMixParts = 5;  // w, k, v, r, g (the order of time_maa_w1's output and w2's slices)
 
 struct Layer6 {
-  std::vector<float> maa_x, maa[kMixParts], decay, bonus, ln_x_w, ln_x_b, ffn_maa_k, ffn_maa_r;
+  std::vector<float> maa_x, maa[kMixParts], decay, bonus, ln_x_w, ln_x_b;
   MatrixView maa_w1, maa_w2[kMixParts], decay_w1, decay_w2;
-  MatrixView wr, wk, wv, wg, wo, ffn_key, ffn_value, ffn_receptance;
+  AttentionMatrices att;
+  MatrixView wg;
+  ChannelMixRkWeights ffn;
 };
 
-enum Slot : size_t { kSx = kSlotVersion, kXxx, kHidden, kPart, kM, kXw, kXk, kXv, kXr, kXg, kR, kK, kV, kG, kW, kY };
+enum Slot : size_t {
+  kSx = kSlotVersion,
+  kXxx,
+  kHidden,
+  kPart,
+  kM,
+  kXw,
+  kXk,
+  kXv,
+  kXr,
+  kXg,
+  kR,
+  kK,
+  kV,
+  kG,
+  kW,
+  kY
+};
 
 class Rwkv6 final : public RwkvModelBase {
  public:
@@ -38,7 +57,7 @@ class Rwkv6 final : public RwkvModelBase {
   Status Bind() {
     DTE_RETURN_IF_ERROR(BindCommon());
     const TensorStore& ts = file_.tensors;
-    const int64_t c = config_.n_embd, f = config_.ffn_dim, d = config_.lora_mix;
+    const int64_t c = config_.n_embd, d = config_.lora_mix;
     static const char* kParts[kMixParts] = {"w", "k", "v", "r", "g"};
     layers_.resize(static_cast<size_t>(config_.n_layer));
     for (int64_t l = 0; l < config_.n_layer; ++l) {
@@ -60,24 +79,16 @@ class Rwkv6 final : public RwkvModelBase {
       DTE_ASSIGN_OR_RETURN(w.bonus, BindVector(ts, p + "time_faaaa", c));
       DTE_ASSIGN_OR_RETURN(w.ln_x_w, BindVector(ts, p + "ln_x.weight", c));
       DTE_ASSIGN_OR_RETURN(w.ln_x_b, BindVector(ts, p + "ln_x.bias", c));
-      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.att, BindAttention(ts, l, c));
       DTE_ASSIGN_OR_RETURN(w.wg, BindMatrix(ts, p + "gate.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
-      const std::string q = "blocks." + std::to_string(l) + ".ffn.";
-      DTE_ASSIGN_OR_RETURN(w.ffn_maa_k, BindVector(ts, q + "time_maa_k", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_maa_r, BindVector(ts, q + "time_maa_r", c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
-      DTE_ASSIGN_OR_RETURN(w.ffn_value, BindMatrix(ts, q + "value.weight", c, f));
-      DTE_ASSIGN_OR_RETURN(w.ffn_receptance, BindMatrix(ts, q + "receptance.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.ffn, BindChannelMixRk(ts, l, config_, "time_maa", LerpShift));
     }
     return Status::Ok();
   }
 
  protected:
-  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out, Scratch& s,
-               ThreadPool* pool) const override {
+  void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float*, float* out,
+               Scratch& s, ThreadPool* pool) const override {
     const Layer6& w = layers_[static_cast<size_t>(layer)];
     const int64_t c = config_.n_embd, hs = config_.head_size, d = config_.lora_mix, n = batch.rows;
     const size_t tc = static_cast<size_t>(n * c);
@@ -90,7 +101,8 @@ class Rwkv6 final : public RwkvModelBase {
       }
     });
 
-    float* hidden = s.Get(kHidden, static_cast<size_t>(n * std::max(kMixParts * d, config_.lora_decay)));
+    float* hidden =
+        s.Get(kHidden, static_cast<size_t>(n * std::max(kMixParts * d, config_.lora_decay)));
     MatMul(w.maa_w1, xxx, n, hidden, pool);
     for (int64_t i = 0; i < n * kMixParts * d; ++i) hidden[i] = std::tanh(hidden[i]);
     float* part = s.Get(kPart, static_cast<size_t>(n * d));
@@ -98,7 +110,8 @@ class Rwkv6 final : public RwkvModelBase {
     float* xs[kMixParts];
     for (int p = 0; p < kMixParts; ++p) {
       xs[p] = s.Get(kXw + p, tc);
-      for (int64_t t = 0; t < n; ++t) std::copy_n(hidden + t * kMixParts * d + p * d, d, part + t * d);
+      for (int64_t t = 0; t < n; ++t)
+        std::copy_n(hidden + t * kMixParts * d + p * d, d, part + t * d);
       MatMul(w.maa_w2[p], part, n, m, pool);
       for (int64_t t = 0; t < n; ++t)
         for (int64_t i = 0; i < c; ++i) {
@@ -108,9 +121,9 @@ class Rwkv6 final : public RwkvModelBase {
     }
 
     float *r = s.Get(kR, tc), *k = s.Get(kK, tc), *v = s.Get(kV, tc), *g = s.Get(kG, tc);
-    MatMul(w.wr, xs[3], n, r, pool);
-    MatMul(w.wk, xs[1], n, k, pool);
-    MatMul(w.wv, xs[2], n, v, pool);
+    MatMul(w.att.wr, xs[3], n, r, pool);
+    MatMul(w.att.wk, xs[1], n, k, pool);
+    MatMul(w.att.wv, xs[2], n, v, pool);
     MatMul(w.wg, xs[4], n, g, pool);
     for (size_t i = 0; i < tc; ++i) g[i] = Silu(g[i]);
 
@@ -131,17 +144,17 @@ class Rwkv6 final : public RwkvModelBase {
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
-      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps, yt);
+      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps,
+                yt);
       for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
     }
-    MatMul(w.wo, y, n, out, pool);
+    MatMul(w.att.wo, y, n, out, pool);
   }
 
   void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
                   ThreadPool* pool) const override {
-    const Layer6& w = layers_[static_cast<size_t>(layer)];
-    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, w.ffn_maa_k.data(), w.ffn_maa_r.data(), w.ffn_key,
-                 w.ffn_value, w.ffn_receptance, LerpShift, out, s, pool);
+    ChannelMixRk(batch, layer, ffn_shift_offset(), xn, layers_[static_cast<size_t>(layer)].ffn, out,
+                 s, pool);
   }
 
  private:
@@ -151,9 +164,7 @@ class Rwkv6 final : public RwkvModelBase {
 }  // namespace
 
 Result<std::shared_ptr<const Model>> MakeRwkv6(ModelConfig config, ModelFile file) {
-  auto model = std::make_shared<Rwkv6>(config, std::move(file));
-  DTE_RETURN_IF_ERROR(model->Bind());
-  return std::shared_ptr<const Model>(std::move(model));
+  return MakeBoundModel<Rwkv6>(config, std::move(file));
 }
 
 }  // namespace dte

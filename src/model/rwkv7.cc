@@ -25,10 +25,29 @@ struct Layer7 {
   std::vector<float> mix;  // 6 x C: r, w, k, v, a, g
   std::vector<float> w0, a0, v0, k_k, k_a, r_k, ln_x_w, ln_x_b, ffn_x_k;
   MatrixView w1, w2, a1, a2, v1, v2, g1, g2;
-  MatrixView wr, wk, wv, wo, ffn_key, ffn_value;
+  AttentionMatrices att;
+  MatrixView ffn_key, ffn_value;
 };
 
-enum Slot : size_t { kXr = kSlotVersion, kXw, kXk, kXv, kXa, kXg, kR, kK, kV, kDecay, kA, kG, kHidden, kKk, kY, kVMix, kFfn };
+enum Slot : size_t {
+  kXr = kSlotVersion,
+  kXw,
+  kXk,
+  kXv,
+  kXa,
+  kXg,
+  kR,
+  kK,
+  kV,
+  kDecay,
+  kA,
+  kG,
+  kHidden,
+  kKk,
+  kY,
+  kVMix,
+  kFfn
+};
 
 class Rwkv7 final : public RwkvModelBase {
  public:
@@ -61,10 +80,7 @@ class Rwkv7 final : public RwkvModelBase {
         DTE_ASSIGN_OR_RETURN(w.v1, BindMatrix(ts, p + "v1", config_.lora_value, c));
         DTE_ASSIGN_OR_RETURN(w.v2, BindMatrix(ts, p + "v2", c, config_.lora_value));
       }
-      DTE_ASSIGN_OR_RETURN(w.wr, BindMatrix(ts, p + "receptance.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wk, BindMatrix(ts, p + "key.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wv, BindMatrix(ts, p + "value.weight", c, c));
-      DTE_ASSIGN_OR_RETURN(w.wo, BindMatrix(ts, p + "output.weight", c, c));
+      DTE_ASSIGN_OR_RETURN(w.att, BindAttention(ts, l, c));
       const std::string q = "blocks." + std::to_string(l) + ".ffn.";
       DTE_ASSIGN_OR_RETURN(w.ffn_x_k, BindVector(ts, q + "x_k", c));
       DTE_ASSIGN_OR_RETURN(w.ffn_key, BindMatrix(ts, q + "key.weight", f, c));
@@ -82,7 +98,8 @@ class Rwkv7 final : public RwkvModelBase {
     float* xs[6];
     for (size_t i = 0; i < 6; ++i) xs[i] = s.Get(kXr + i, tc);
     ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
-      for (size_t i = 0; i < 6; ++i) LerpShift(xn + t * c, prev, w.mix.data() + i * c, c, xs[i] + t * c);
+      for (size_t i = 0; i < 6; ++i)
+        LerpShift(xn + t * c, prev, w.mix.data() + i * c, c, xs[i] + t * c);
     });
 
     float* r = s.Get(kR, tc);
@@ -91,16 +108,19 @@ class Rwkv7 final : public RwkvModelBase {
     float* decay = s.Get(kDecay, tc);
     float* a = s.Get(kA, tc);
     float* g = s.Get(kG, tc);
-    const int64_t max_rank = std::max({config_.lora_decay, config_.lora_iclr, config_.lora_gate, config_.lora_value});
+    const int64_t max_rank =
+        std::max({config_.lora_decay, config_.lora_iclr, config_.lora_gate, config_.lora_value});
     float* hidden = s.Get(kHidden, static_cast<size_t>(n * max_rank));
-    MatMul(w.wr, xs[0], n, r, pool);
-    MatMul(w.wk, xs[2], n, k, pool);
-    MatMul(w.wv, xs[3], n, v, pool);
+    MatMul(w.att.wr, xs[0], n, r, pool);
+    MatMul(w.att.wk, xs[2], n, k, pool);
+    MatMul(w.att.wv, xs[3], n, v, pool);
 
-    LoraInto(w.w1, w.w2, xs[1], n, hidden, decay, [](float h) { return std::tanh(h); }, pool);
+    LoraInto(
+        w.w1, w.w2, xs[1], n, hidden, decay, [](float h) { return std::tanh(h); }, pool);
     for (size_t i = 0; i < tc; ++i)
       decay[i] = std::exp(-0.606531f * Sigmoid(w.w0[i % c] + decay[i]));
-    LoraInto(w.a1, w.a2, xs[4], n, hidden, a, [](float h) { return h; }, pool);
+    LoraInto(
+        w.a1, w.a2, xs[4], n, hidden, a, [](float h) { return h; }, pool);
     for (size_t i = 0; i < tc; ++i) a[i] = Sigmoid(w.a0[i % c] + a[i]);
     LoraInto(w.g1, w.g2, xs[5], n, hidden, g, Sigmoid, pool);
 
@@ -108,7 +128,8 @@ class Rwkv7 final : public RwkvModelBase {
       std::copy_n(v, tc, v_first);
     } else {
       float* vmix = s.Get(kVMix, tc);
-      LoraInto(w.v1, w.v2, xs[3], n, hidden, vmix, [](float h) { return h; }, pool);
+      LoraInto(
+          w.v1, w.v2, xs[3], n, hidden, vmix, [](float h) { return h; }, pool);
       for (size_t i = 0; i < tc; ++i) v[i] += (v_first[i] - v[i]) * Sigmoid(w.v0[i % c] + vmix[i]);
     }
 
@@ -135,7 +156,8 @@ class Rwkv7 final : public RwkvModelBase {
 
     for (int64_t t = 0; t < n; ++t) {
       float* yt = y + t * c;
-      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps, yt);
+      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps,
+                yt);
       for (int64_t h = 0; h < config_.n_head; ++h) {
         const int64_t o = t * c + h * hs;
         float bonus = 0;
@@ -144,7 +166,7 @@ class Rwkv7 final : public RwkvModelBase {
       }
       for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
     }
-    MatMul(w.wo, y, n, out, pool);
+    MatMul(w.att.wo, y, n, out, pool);
   }
 
   void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out, Scratch& s,
@@ -165,8 +187,8 @@ class Rwkv7 final : public RwkvModelBase {
  private:
   // out = B act(A x) for a low-rank pair (A: rank x C, B: C x rank), over n tokens.
   template <class Act>
-  static void LoraInto(const MatrixView& a, const MatrixView& b, const float* x, int64_t n, float* hidden,
-                       float* out, Act act, ThreadPool* pool) {
+  static void LoraInto(const MatrixView& a, const MatrixView& b, const float* x, int64_t n,
+                       float* hidden, float* out, Act act, ThreadPool* pool) {
     MatMul(a, x, n, hidden, pool);
     for (int64_t i = 0; i < n * a.rows; ++i) hidden[i] = act(hidden[i]);
     MatMul(b, hidden, n, out, pool);
@@ -195,9 +217,7 @@ class Rwkv7 final : public RwkvModelBase {
 }  // namespace
 
 Result<std::shared_ptr<const Model>> MakeRwkv7(ModelConfig config, ModelFile file) {
-  auto model = std::make_shared<Rwkv7>(config, std::move(file));
-  DTE_RETURN_IF_ERROR(model->Bind());
-  return std::shared_ptr<const Model>(std::move(model));
+  return MakeBoundModel<Rwkv7>(config, std::move(file));
 }
 
 }  // namespace dte

@@ -29,7 +29,8 @@ void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool
                         const std::function<void(const Segment&, int64_t)>& fn) {
   const int64_t jobs = static_cast<int64_t>(batch.segments.size()) * n_head;
   auto run = [&](int64_t j0, int64_t j1) {
-    for (int64_t j = j0; j < j1; ++j) fn(batch.segments[static_cast<size_t>(j / n_head)], j % n_head);
+    for (int64_t j = j0; j < j1; ++j)
+      fn(batch.segments[static_cast<size_t>(j / n_head)], j % n_head);
   };
   if (pool != nullptr) {
     pool->ParallelFor(jobs, run);
@@ -38,23 +39,46 @@ void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool
   }
 }
 
+Result<AttentionMatrices> BindAttention(const TensorStore& ts, int64_t layer, int64_t c) {
+  const std::string p = "blocks." + std::to_string(layer) + ".att.";
+  AttentionMatrices m;
+  DTE_ASSIGN_OR_RETURN(m.wr, BindMatrix(ts, p + "receptance.weight", c, c));
+  DTE_ASSIGN_OR_RETURN(m.wk, BindMatrix(ts, p + "key.weight", c, c));
+  DTE_ASSIGN_OR_RETURN(m.wv, BindMatrix(ts, p + "value.weight", c, c));
+  DTE_ASSIGN_OR_RETURN(m.wo, BindMatrix(ts, p + "output.weight", c, c));
+  return m;
+}
+
+Result<ChannelMixRkWeights> BindChannelMixRk(const TensorStore& ts, int64_t layer,
+                                             const ModelConfig& config, const std::string& mix_name,
+                                             ShiftMixFn mix_fn) {
+  const std::string q = "blocks." + std::to_string(layer) + ".ffn.";
+  const int64_t c = config.n_embd, f = config.ffn_dim;
+  ChannelMixRkWeights w;
+  w.mix_fn = mix_fn;
+  DTE_ASSIGN_OR_RETURN(w.mix_k, BindVector(ts, q + mix_name + "_k", c));
+  DTE_ASSIGN_OR_RETURN(w.mix_r, BindVector(ts, q + mix_name + "_r", c));
+  DTE_ASSIGN_OR_RETURN(w.key, BindMatrix(ts, q + "key.weight", f, c));
+  DTE_ASSIGN_OR_RETURN(w.value, BindMatrix(ts, q + "value.weight", c, f));
+  DTE_ASSIGN_OR_RETURN(w.receptance, BindMatrix(ts, q + "receptance.weight", c, c));
+  return w;
+}
+
 void ChannelMixRk(const BatchRows& batch, int64_t layer, int64_t shift_offset, const float* xn,
-                  const float* mix_k, const float* mix_r, const MatrixView& key, const MatrixView& value,
-                  const MatrixView& receptance, ShiftMixFn mix_fn, float* out, Scratch& s,
-                  ThreadPool* pool) {
-  const int64_t c = receptance.cols, n = batch.rows;
-  const size_t tc = static_cast<size_t>(n * c), tf = static_cast<size_t>(n * key.rows);
+                  const ChannelMixRkWeights& w, float* out, Scratch& s, ThreadPool* pool) {
+  const int64_t c = w.receptance.cols, n = batch.rows;
+  const size_t tc = static_cast<size_t>(n * c), tf = static_cast<size_t>(n * w.key.rows);
   float* xk = s.Get(kSlotBase + 4, tc);
   float* xr = s.Get(kSlotBase + 5, tc);
   ForEachShiftedRow(batch, layer, shift_offset, xn, c, [&](int64_t t, const float* prev) {
-    mix_fn(xn + t * c, prev, mix_k, c, xk + t * c);
-    mix_fn(xn + t * c, prev, mix_r, c, xr + t * c);
+    w.mix_fn(xn + t * c, prev, w.mix_k.data(), c, xk + t * c);
+    w.mix_fn(xn + t * c, prev, w.mix_r.data(), c, xr + t * c);
   });
   float* hidden = s.Get(kSlotBase + 6, std::max(tf, tc));
-  MatMul(key, xk, n, hidden, pool);
+  MatMul(w.key, xk, n, hidden, pool);
   for (size_t i = 0; i < tf; ++i) hidden[i] = ReluSquare(hidden[i]);
-  MatMul(value, hidden, n, out, pool);
-  MatMul(receptance, xr, n, xk, pool);  // xk is free again: reuse it for r
+  MatMul(w.value, hidden, n, out, pool);
+  MatMul(w.receptance, xr, n, xk, pool);  // xk is free again: reuse it for r
   for (size_t i = 0; i < tc; ++i) out[i] *= Sigmoid(xk[i]);
 }
 
@@ -94,7 +118,8 @@ void RwkvModelBase::ForwardBatch(std::span<const SequenceChunk> batch, Scratch& 
       const SequenceChunk& chunk = batch[i];
       const size_t left = chunk.tokens.size() - pass.consumed[i];
       if (left == 0) continue;
-      const int64_t take = std::min<int64_t>(static_cast<int64_t>(left), kMaxPassRows - pass.rows.rows);
+      const int64_t take =
+          std::min<int64_t>(static_cast<int64_t>(left), kMaxPassRows - pass.rows.rows);
       pass.rows.segments.push_back(Segment{pass.rows.rows, take, chunk.state});
       auto part = chunk.tokens.subspan(pass.consumed[i], static_cast<size_t>(take));
       pass.tokens.insert(pass.tokens.end(), part.begin(), part.end());
@@ -126,10 +151,12 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
   }
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     const LayerNorms& norm = norms_[static_cast<size_t>(l)];
-    for (int64_t t = 0; t < n; ++t) LayerNorm(x + t * c, norm.ln1_w.data(), norm.ln1_b.data(), c, eps, xn + t * c);
+    for (int64_t t = 0; t < n; ++t)
+      LayerNorm(x + t * c, norm.ln1_w.data(), norm.ln1_b.data(), c, eps, xn + t * c);
     TimeMix(l, batch, xn, v_first, out, scratch, pool);
     for (size_t i = 0; i < tc; ++i) x[i] += out[i];
-    for (int64_t t = 0; t < n; ++t) LayerNorm(x + t * c, norm.ln2_w.data(), norm.ln2_b.data(), c, eps, xn + t * c);
+    for (int64_t t = 0; t < n; ++t)
+      LayerNorm(x + t * c, norm.ln2_w.data(), norm.ln2_b.data(), c, eps, xn + t * c);
     ChannelMix(l, batch, xn, out, scratch, pool);
     for (size_t i = 0; i < tc; ++i) x[i] += out[i];
   }
@@ -139,12 +166,14 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
   for (size_t s = 0; s < batch.segments.size(); ++s) {
     if (scratch.pass.logits[s] == nullptr) continue;
     const Segment& seg = batch.segments[s];
-    LayerNorm(x + (seg.begin + seg.length - 1) * c, ln_out_w_.data(), ln_out_b_.data(), c, eps, xn + wanted * c);
+    LayerNorm(x + (seg.begin + seg.length - 1) * c, ln_out_w_.data(), ln_out_b_.data(), c, eps,
+              xn + wanted * c);
     ++wanted;
   }
   if (wanted == 0) return;
   const size_t nv = static_cast<size_t>(config_.n_vocab);
-  float* logits = wanted == 1 ? nullptr : scratch.Get(kSlotBase + 7, static_cast<size_t>(wanted) * nv);
+  float* logits =
+      wanted == 1 ? nullptr : scratch.Get(kSlotBase + 7, static_cast<size_t>(wanted) * nv);
   for (size_t s = 0, k = 0; s < batch.segments.size(); ++s) {
     float* dst = scratch.pass.logits[s];
     if (dst == nullptr) continue;

@@ -19,10 +19,12 @@ constexpr size_t kSlotVersion = 8;
 
 // Shape and weights of a vector or matrix, bound at load time with the expected shape checked.
 Result<std::vector<float>> BindVector(const TensorStore& ts, const std::string& name, int64_t n);
-Result<MatrixView> BindMatrix(const TensorStore& ts, const std::string& name, int64_t rows, int64_t cols);
+Result<MatrixView> BindMatrix(const TensorStore& ts, const std::string& name, int64_t rows,
+                              int64_t cols);
 
 // Element-wise token-shift mix (LerpShift or MixShift from vector_ops.h).
-using ShiftMixFn = void (*)(const float* x, const float* prev, const float* mix, int64_t n, float* out);
+using ShiftMixFn = void (*)(const float* x, const float* prev, const float* mix, int64_t n,
+                            float* out);
 
 // Token shift over a batch: calls fn(row, prev_row) for every row, where prev_row is the row
 // before it in its segment, or the segment state's shift slot (layer `layer`, float offset
@@ -32,7 +34,8 @@ void ForEachShiftedRow(const BatchRows& batch, int64_t layer, int64_t shift_offs
                        int64_t c, Fn fn) {
   for (const Segment& s : batch.segments) {
     float* shift = s.state->layer(layer) + shift_offset;
-    for (int64_t t = s.begin; t < s.begin + s.length; ++t) fn(t, t == s.begin ? shift : xn + (t - 1) * c);
+    for (int64_t t = s.begin; t < s.begin + s.length; ++t)
+      fn(t, t == s.begin ? shift : xn + (t - 1) * c);
   }
   for (const Segment& s : batch.segments) {
     const float* last = xn + (s.begin + s.length - 1) * c;
@@ -45,16 +48,32 @@ void ForEachShiftedRow(const BatchRows& batch, int64_t layer, int64_t shift_offs
 void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool,
                         const std::function<void(const Segment&, int64_t)>& fn);
 
-// The v4/v5/v6 channel mix (uses slots kSlotBase+4..+6):
+// The four C x C matrices of a time-mix block
+// ("blocks.N.att.{receptance,key,value,output}.weight").
+struct AttentionMatrices {
+  MatrixView wr, wk, wv, wo;
+};
+Result<AttentionMatrices> BindAttention(const TensorStore& ts, int64_t layer, int64_t c);
+
+// The v4/v5/v6 channel mix with receptance:
 //   r = sigmoid(Wr x_r);  k = relu(Wk x_k)^2;  out = r * (Wv k)
+struct ChannelMixRkWeights {
+  std::vector<float> mix_k, mix_r;
+  MatrixView key, value, receptance;
+  ShiftMixFn mix_fn = nullptr;
+};
+// `mix_name` is "time_mix" (v4/v5, MixShift) or "time_maa" (v6, LerpShift).
+Result<ChannelMixRkWeights> BindChannelMixRk(const TensorStore& ts, int64_t layer,
+                                             const ModelConfig& config, const std::string& mix_name,
+                                             ShiftMixFn mix_fn);
+// Uses scratch slots kSlotBase+4..+6.
 void ChannelMixRk(const BatchRows& batch, int64_t layer, int64_t shift_offset, const float* xn,
-                  const float* mix_k, const float* mix_r, const MatrixView& key, const MatrixView& value,
-                  const MatrixView& receptance, ShiftMixFn mix_fn, float* out, Scratch& scratch,
-                  ThreadPool* pool);
+                  const ChannelMixRkWeights& w, float* out, Scratch& scratch, ThreadPool* pool);
 
 class RwkvModelBase : public Model {
  public:
-  void ForwardBatch(std::span<const SequenceChunk> batch, Scratch& scratch, ThreadPool* pool) const override;
+  void ForwardBatch(std::span<const SequenceChunk> batch, Scratch& scratch,
+                    ThreadPool* pool) const override;
 
  protected:
   RwkvModelBase(ModelConfig config, ModelFile file) : Model(config, std::move(file)) {}
@@ -63,8 +82,8 @@ class RwkvModelBase : public Model {
   // out[rows][C] = the time-mixing (attention) output for normalized inputs xn[rows][C];
   // updates each segment's shift and wkv state. `v_first` ([rows][C]) is RWKV-7's value
   // residual, unused before v7.
-  virtual void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float* v_first, float* out,
-                       Scratch& scratch, ThreadPool* pool) const = 0;
+  virtual void TimeMix(int64_t layer, const BatchRows& batch, const float* xn, float* v_first,
+                       float* out, Scratch& scratch, ThreadPool* pool) const = 0;
   virtual void ChannelMix(int64_t layer, const BatchRows& batch, const float* xn, float* out,
                           Scratch& scratch, ThreadPool* pool) const = 0;
 
@@ -84,6 +103,15 @@ class RwkvModelBase : public Model {
   std::vector<float> ln0_w_, ln0_b_, ln_out_w_, ln_out_b_;
   std::vector<LayerNorms> norms_;
 };
+
+// Builds a version's model and binds its weights (M has a constructor (config, file) and
+// Status Bind()).
+template <class M>
+Result<std::shared_ptr<const Model>> MakeBoundModel(ModelConfig config, ModelFile file) {
+  auto model = std::make_shared<M>(config, std::move(file));
+  DTE_RETURN_IF_ERROR(model->Bind());
+  return std::shared_ptr<const Model>(std::move(model));
+}
 
 // Constructors of each version's model (rwkv4.cc, rwkv5.cc, rwkv6.cc, rwkv7.cc).
 Result<std::shared_ptr<const Model>> MakeRwkv4(ModelConfig config, ModelFile file);

@@ -43,14 +43,15 @@ class Cursor {
 Status ReadTensor(Cursor& in, const MappedFile& file, TensorStore& store) {
   const size_t record_offset = in.offset();
   auto corrupt = [&](const std::string& msg) {
-    return Status::Corrupt(file.path() + ": tensor record at offset " + std::to_string(record_offset) +
-                           ": " + msg);
+    return Status::Corrupt(file.path() + ": tensor record at offset " +
+                           std::to_string(record_offset) + ": " + msg);
   };
   uint32_t dims = 0, name_len = 0, type_code = 0;
   DTE_RETURN_IF_ERROR(in.ReadU32(&dims, "tensor dim count"));
   DTE_RETURN_IF_ERROR(in.ReadU32(&name_len, "tensor name length"));
   DTE_RETURN_IF_ERROR(in.ReadU32(&type_code, "tensor data type"));
-  if (dims < 1 || dims > 3) return corrupt("dim count " + std::to_string(dims) + ", expected 1 to 3");
+  if (dims < 1 || dims > 3)
+    return corrupt("dim count " + std::to_string(dims) + ", expected 1 to 3");
   if (name_len == 0 || name_len > kRwkvCppMaxNameLength)
     return corrupt("name length " + std::to_string(name_len) + ", expected 1 to " +
                    std::to_string(kRwkvCppMaxNameLength));
@@ -87,27 +88,43 @@ Status ReadTensor(Cursor& in, const MappedFile& file, TensorStore& store) {
 
 std::optional<DType> DTypeFromRwkvCpp(uint32_t code) {
   switch (code) {
-    case 0: return DType::kF32;
-    case 1: return DType::kF16;
-    case 2: return DType::kQ4_0;
-    case 3: return DType::kQ4_1;
-    case 7: return DType::kQ5_0;
-    case 8: return DType::kQ5_1;
-    case 9: return DType::kQ8_0;
-    default: return std::nullopt;  // 4-6 are formats rwkv.cpp itself removed
+    case 0:
+      return DType::kF32;
+    case 1:
+      return DType::kF16;
+    case 2:
+      return DType::kQ4_0;
+    case 3:
+      return DType::kQ4_1;
+    case 7:
+      return DType::kQ5_0;
+    case 8:
+      return DType::kQ5_1;
+    case 9:
+      return DType::kQ8_0;
+    default:
+      return std::nullopt;  // 4-6 are formats rwkv.cpp itself removed
   }
 }
 
 std::optional<uint32_t> DTypeToRwkvCpp(DType type) {
   switch (type) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ4_1: return 3;
-    case DType::kQ5_0: return 7;
-    case DType::kQ5_1: return 8;
-    case DType::kQ8_0: return 9;
-    case DType::kBF16: return std::nullopt;
+    case DType::kF32:
+      return 0;
+    case DType::kF16:
+      return 1;
+    case DType::kQ4_0:
+      return 2;
+    case DType::kQ4_1:
+      return 3;
+    case DType::kQ5_0:
+      return 7;
+    case DType::kQ5_1:
+      return 8;
+    case DType::kQ8_0:
+      return 9;
+    case DType::kBF16:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -135,8 +152,8 @@ Result<ModelFile> ReadRwkvCppFile(const std::string& path) {
   if (!config.ok()) return config.status().WithPrefix(path);
   out.config = *config;
   if (out.config.n_vocab != h[2] || out.config.n_embd != h[3] || out.config.n_layer != h[4]) {
-    return Status::Corrupt(path + ": header says n_vocab=" + std::to_string(h[2]) + " n_embd=" +
-                           std::to_string(h[3]) + " n_layer=" + std::to_string(h[4]) +
+    return Status::Corrupt(path + ": header says n_vocab=" + std::to_string(h[2]) +
+                           " n_embd=" + std::to_string(h[3]) + " n_layer=" + std::to_string(h[4]) +
                            " but the tensors say " + out.config.ToString());
   }
   return out;
