@@ -1,0 +1,142 @@
+#include "cache/tiered_cache.h"
+
+#include <xxhash.h>
+
+namespace dte {
+
+TieredCache::TieredCache(const TieredCacheOptions& options) : options_(options), index_(options.block_tokens) {}
+
+Result<std::unique_ptr<TieredCache>> TieredCache::Open(const TieredCacheOptions& options) {
+  if (options.block_tokens <= 0) return Status::InvalidArgument("cache: block_tokens must be positive");
+  std::unique_ptr<TieredCache> cache(new TieredCache(options));
+  cache->tiers_.push_back(std::make_unique<RamTier>(options.l1));
+  if (options.enable_l2) cache->tiers_.push_back(std::make_unique<CompressedTier>(options.l2));
+  if (options.l3) {
+    DTE_ASSIGN_OR_RETURN(std::unique_ptr<DiskTier> disk, DiskTier::Open(*options.l3));
+    cache->disk_ = disk.get();
+    for (const auto& [key, meta] : disk->Recovered()) {
+      // Only prefix checkpoints are indexed; sessions are found by key.
+      if (!meta.prefix.empty() && cache->index_.KeyOf(meta.model_id, meta.prefix) == key)
+        cache->index_.Insert(meta.model_id, meta.prefix);
+    }
+    cache->tiers_.push_back(std::move(disk));
+  }
+  return cache;
+}
+
+CacheKey TieredCache::SessionKey(std::string_view model_id, std::string_view session_id) {
+  uint64_t seed = XXH64(model_id.data(), model_id.size(), 0x73657373);  // "sess"
+  return XXH64(session_id.data(), session_id.size(), seed);
+}
+
+std::optional<TierEntry> TieredCache::Find(CacheKey key) {
+  std::optional<TierEntry> found = tiers_[0]->Get(key, /*take=*/false);
+  if (found) {
+    // A hit marks the key for the L3 admission filter (read first: the common case writes nothing).
+    if (!doorkeeper_.Contains(key)) doorkeeper_.TestAndAdd(key);
+    return found;
+  }
+  for (size_t level = 1; level < tiers_.size(); ++level) {
+    found = tiers_[level]->Get(key, /*take=*/true);
+    if (!found) continue;
+    doorkeeper_.TestAndAdd(key);
+    found->encoded = nullptr;
+    Insert(key, *found);
+    return found;
+  }
+  return std::nullopt;
+}
+
+void TieredCache::Insert(CacheKey key, TierEntry entry) {
+  std::vector<EvictedEntry> evicted;
+  tiers_[0]->Put(key, std::move(entry), &evicted);
+  Demote(0, std::move(evicted));
+}
+
+void TieredCache::Demote(size_t level, std::vector<EvictedEntry> evicted) {
+  while (!evicted.empty()) {
+    size_t next = level + 1;
+    std::vector<EvictedEntry> further;
+    for (EvictedEntry& e : evicted) {
+      bool admit = next < tiers_.size();
+      if (admit && tiers_[next].get() == disk_ && !options_.l3_admit_all &&
+          e.entry.priority != Priority::kConversation) {
+        // Sessions always persist; other entries need a previous sighting.
+        admit = doorkeeper_.TestAndAdd(e.key);
+        if (!admit) admission_rejections_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (!admit) {
+        index_.Remove(e.key);  // fell off the bottom
+        continue;
+      }
+      std::vector<EvictedEntry> out;
+      tiers_[next]->Put(e.key, std::move(e.entry), &out);
+      for (EvictedEntry& o : out) further.push_back(std::move(o));
+    }
+    evicted = std::move(further);
+    level = next;
+  }
+}
+
+std::optional<TieredCache::PrefixHit> TieredCache::LookupPrefix(std::string_view model_id,
+                                                                std::span<const int32_t> tokens) {
+  lookups_.fetch_add(1, std::memory_order_relaxed);
+  for (const PrefixIndex::Match& m : index_.Matches(model_id, tokens)) {
+    std::optional<TierEntry> e = Find(m.key);
+    if (e) {
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      return PrefixHit{m.tokens, m.key, std::move(e->checkpoint)};
+    }
+    index_.Remove(m.key);  // the tiers lost it (corrupt file, expired, cleared)
+  }
+  return std::nullopt;
+}
+
+CacheKey TieredCache::PutPrefix(std::string_view model_id, std::span<const int32_t> prefix, Checkpoint checkpoint,
+                                Priority priority) {
+  checkpoint.model_id = std::string(model_id);
+  checkpoint.prefix.assign(prefix.begin(), prefix.end());
+  checkpoint.tokens = static_cast<int64_t>(prefix.size());
+  CacheKey key = index_.Insert(model_id, prefix);
+  Put(key, std::make_shared<const Checkpoint>(std::move(checkpoint)), priority);
+  return key;
+}
+
+std::shared_ptr<const Checkpoint> TieredCache::Get(CacheKey key) {
+  lookups_.fetch_add(1, std::memory_order_relaxed);
+  std::optional<TierEntry> e = Find(key);
+  if (!e) return nullptr;
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return std::move(e->checkpoint);
+}
+
+void TieredCache::Put(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
+  // A new value replaces any older copy lower down: one copy per key.
+  for (size_t level = 1; level < tiers_.size(); ++level) tiers_[level]->Erase(key);
+  Insert(key, TierEntry{std::move(checkpoint), priority, nullptr});
+}
+
+bool TieredCache::Erase(CacheKey key) {
+  bool any = false;
+  for (auto& t : tiers_) any |= t->Erase(key);
+  index_.Remove(key);
+  return any;
+}
+
+void TieredCache::Clear() {
+  for (auto& t : tiers_) t->Clear();
+  index_.Clear();
+  doorkeeper_.Clear();
+}
+
+CacheStats TieredCache::Stats() const {
+  CacheStats s;
+  for (const auto& t : tiers_) s.tiers.push_back(t->Stats());
+  s.prefix_entries = static_cast<int64_t>(index_.size());
+  s.lookups = lookups_.load(std::memory_order_relaxed);
+  s.hits = hits_.load(std::memory_order_relaxed);
+  s.l3_admission_rejections = admission_rejections_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace dte
