@@ -89,7 +89,8 @@ echo "## Run of $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "* machine: $cpu (family $(lscpu | sed -n 's/^CPU family:\s*//p'), model $(lscpu | sed -n 's/^Model:\s*//p')), $(nproc) logical CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -r)"
 echo "* ISA flags: $flags"
-echo "* dte: commit $(git -C "$(dirname "$0")/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$(dirname "$0")/.." diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "* dte binary: $dte (modified $(date -u -r "$dte" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$dte" | cut -c1-12))"
+echo "* source tree at run time: commit $(git -C "$(dirname "$0")/.." rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$(dirname "$0")/.." diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 echo "* command: \`$0 -t $threads -p $prompt -n $gen -r $repeat${batch:+ --batch $batch} ${models[*]}\`"
 echo
 

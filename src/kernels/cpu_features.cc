@@ -144,6 +144,43 @@ KernelIsa ActiveIsa() {
   return isa;
 }
 
+bool Bf16Supported(const CpuFeatures& f) {
+  return IsaSupported(f, KernelIsa::kAvx512) && f.avx512_bf16;
+}
+
+bool Bf16Supported() { return Bf16Supported(HostCpuFeatures()); }
+
+Bf16Policy ChooseBf16Policy(const CpuFeatures& features, KernelIsa isa,
+                            const char* override_value) {
+  if (isa != KernelIsa::kAvx512 || !Bf16Supported(features)) return Bf16Policy::kOff;
+  const std::string_view value(override_value == nullptr ? "" : override_value);
+  if (value == "0" || value == "off") return Bf16Policy::kOff;
+  if (value == "all") return Bf16Policy::kAll;
+  if (!value.empty() && value != "1" && value != "auto") {
+    LogWarning("DTE_KERNELS_BF16=" + std::string(value) +
+               " is not one of 0|off|1|auto|all; using auto");
+  }
+  return Bf16Policy::kAuto;
+}
+
+Bf16Policy ActiveBf16Policy() {
+  static const Bf16Policy policy =
+      ChooseBf16Policy(HostCpuFeatures(), ActiveIsa(), std::getenv("DTE_KERNELS_BF16"));
+  return policy;
+}
+
+std::string_view Bf16PolicyName(Bf16Policy policy) {
+  switch (policy) {
+    case Bf16Policy::kOff:
+      return "off";
+    case Bf16Policy::kAuto:
+      return "auto";
+    case Bf16Policy::kAll:
+      return "all";
+  }
+  return "?";
+}
+
 std::string CpuFeaturesString() {
   const CpuFeatures& f = HostCpuFeatures();
   std::string s;
@@ -168,6 +205,8 @@ std::string CpuFeaturesString() {
   if (s.empty()) s = "baseline";
   s += " (kernels: ";
   s += KernelIsaName(ActiveIsa());
+  s += ", bf16: ";
+  s += Bf16PolicyName(ActiveBf16Policy());
   s += ')';
   return s;
 }

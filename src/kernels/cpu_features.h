@@ -61,7 +61,32 @@ KernelIsa ChooseIsa(const CpuFeatures& features, const char* override_value);
 // getenv("DTE_KERNELS")), decided on first call and fixed afterwards.
 KernelIsa ActiveIsa();
 
-// One line for logs and /admin: "avx2 fma f16c avx512f ... (kernels: avx512)".
+// When the dispatched MatMul may use bf16 inputs (AVX512_BF16 dot products, two multiply-adds
+// per lane per instruction, accumulating in float; see matmul.h for the numerics).
+//   kOff:   never: every product keeps float inputs.
+//   kAuto:  for weights that are not F32 (F16, BF16, quantized): their own rounding is already
+//           of the order of bf16's; F32 weights (the exact reference files) stay in float.
+//   kAll:   for every weight type, F32 included.
+// DTE_KERNELS_BF16=0|off, 1|auto (the default), all. Needs the AVX-512 family to be active
+// and avx512_bf16; otherwise kOff whatever the variable says.
+enum class Bf16Policy { kOff = 0, kAuto = 1, kAll = 2 };
+
+// Whether `features` can run the BF16 GEMM (the AVX-512 family plus avx512_bf16).
+bool Bf16Supported(const CpuFeatures& features);
+bool Bf16Supported();
+
+// The policy for `features` with kernel family `isa` active and DTE_KERNELS_BF16 holding
+// `override_value` (null when unset). Pure; an unknown value means auto (with a warning).
+Bf16Policy ChooseBf16Policy(const CpuFeatures& features, KernelIsa isa,
+                            const char* override_value);
+
+// ChooseBf16Policy(HostCpuFeatures(), ActiveIsa(), getenv("DTE_KERNELS_BF16")), decided once.
+Bf16Policy ActiveBf16Policy();
+
+// "off", "auto", "all".
+std::string_view Bf16PolicyName(Bf16Policy policy);
+
+// One line for logs and /admin: "avx2 fma f16c avx512f ... (kernels: avx512, bf16: auto)".
 std::string CpuFeaturesString();
 
 }  // namespace dte

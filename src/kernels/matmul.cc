@@ -1,28 +1,62 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "base/check.h"
+#include "kernels/fp16.h"
 #include "kernels/matmul_internal.h"
 #include "kernels/quant.h"
 
 namespace dte {
+namespace {
+
+float RoundToBf16(float v) { return Bf16ToFloat(FloatToBf16(v)); }
+
+// y[i][r] for rows [r0, r1): dequantize each row (rounded to bf16 if asked), then plain float
+// dot products summed in order. x is already rounded when bf16 is.
+void ReferenceRows(DType type, const uint8_t* w, size_t row_bytes, int64_t rows, int64_t cols,
+                   const float* x, int64_t n, float* y, int64_t r0, int64_t r1, bool bf16,
+                   std::vector<float>& row) {
+  if (row.size() < static_cast<size_t>(cols)) row.resize(static_cast<size_t>(cols));
+  for (int64_t r = r0; r < r1; ++r) {
+    DequantizeRow(type, w + r * static_cast<int64_t>(row_bytes), row.data(), cols);
+    if (bf16) {
+      for (int64_t c = 0; c < cols; ++c) row[c] = RoundToBf16(row[c]);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      const float* xi = x + i * cols;
+      float acc = 0;
+      for (int64_t c = 0; c < cols; ++c) acc += row[c] * xi[c];
+      y[i * rows + r] = acc;
+    }
+  }
+}
+
+std::vector<float> RoundedToBf16(const float* x, size_t count) {
+  std::vector<float> out(x, x + count);
+  for (float& v : out) v = RoundToBf16(v);
+  return out;
+}
+
+}  // namespace
+
 namespace scalar {
 
 void MatVec(const MatrixView& w, const float* x, float* y) { MatMul(w, x, 1, y); }
 
 void MatMul(const MatrixView& w, const float* x, int64_t n, float* y) {
-  std::vector<float> row(static_cast<size_t>(w.cols));
-  for (int64_t r = 0; r < w.rows; ++r) {
-    DequantizeRow(w.type, w.row(r), row.data(), w.cols);
-    for (int64_t i = 0; i < n; ++i) {
-      const float* xi = x + i * w.cols;
-      float acc = 0;
-      for (int64_t c = 0; c < w.cols; ++c) acc += row[c] * xi[c];
-      y[i * w.rows + r] = acc;
-    }
-  }
+  std::vector<float> row;
+  ReferenceRows(w.type, static_cast<const uint8_t*>(w.data), w.row_bytes(), w.rows, w.cols, x, n,
+                y, 0, w.rows, /*bf16=*/false, row);
+}
+
+void MatMulBf16(const MatrixView& w, const float* x, int64_t n, float* y) {
+  const std::vector<float> xr = RoundedToBf16(x, static_cast<size_t>(n * w.cols));
+  std::vector<float> row;
+  ReferenceRows(w.type, static_cast<const uint8_t*>(w.data), w.row_bytes(), w.rows, w.cols,
+                xr.data(), n, y, 0, w.rows, /*bf16=*/true, row);
 }
 
 }  // namespace scalar
@@ -34,16 +68,15 @@ using RowsFn = void (*)(const internal::MatMulArgs& a, int64_t row_begin, int64_
 // The scalar twin over a row range, with a per-thread row buffer (grown once, then reused).
 void ScalarRows(const internal::MatMulArgs& a, int64_t row_begin, int64_t row_end) {
   thread_local std::vector<float> row;
-  if (row.size() < static_cast<size_t>(a.cols)) row.resize(static_cast<size_t>(a.cols));
-  for (int64_t r = row_begin; r < row_end; ++r) {
-    DequantizeRow(a.type, a.w + r * static_cast<int64_t>(a.row_bytes), row.data(), a.cols);
-    for (int64_t i = 0; i < a.n; ++i) {
-      const float* xi = a.x + i * a.cols;
-      float acc = 0;
-      for (int64_t c = 0; c < a.cols; ++c) acc += row[c] * xi[c];
-      a.y[i * a.rows + r] = acc;
-    }
-  }
+  ReferenceRows(a.type, a.w, a.row_bytes, a.rows, a.cols, a.x, a.n, a.y, row_begin, row_end,
+                /*bf16=*/false, row);
+}
+
+// The bf16 twin over a row range; a.x is already rounded to bf16.
+void ScalarBf16Rows(const internal::MatMulArgs& a, int64_t row_begin, int64_t row_end) {
+  thread_local std::vector<float> row;
+  ReferenceRows(a.type, a.w, a.row_bytes, a.rows, a.cols, a.x, a.n, a.y, row_begin, row_end,
+                /*bf16=*/true, row);
 }
 
 // Whether `isa` has a fast kernel for `type`. Every family covers every DType today; a new
@@ -100,9 +133,11 @@ constexpr int64_t kMinChunkWork = int64_t{1} << 16;
 // Row ranges are multiples of this, so kernel row tiles (4) never straddle two threads.
 constexpr int64_t kRowGrain = 8;
 
-void Run(RowsFn fn, const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool) {
-  DTE_CHECK(n >= 0, "negative batch");
-  if (n == 0 || w.rows == 0) return;
+// Fewest inputs for which the AVX-512 family uses the packed GEMM instead of the row tiles of
+// matmul_tiles.h (which read every weight once but pay a horizontal sum per row and input).
+constexpr int64_t kGemmMinInputs = 4;
+
+internal::MatMulArgs ArgsFor(const MatrixView& w, const float* x, int64_t n, float* y) {
   internal::MatMulArgs a;
   a.type = w.type;
   a.rows = w.rows;
@@ -112,31 +147,127 @@ void Run(RowsFn fn, const MatrixView& w, const float* x, int64_t n, float* y, Th
   a.x = x;
   a.n = n;
   a.y = y;
+  return a;
+}
+
+// Splits the rows of `a` over the pool in ranges that are multiples of `row_grain`.
+template <class Fn>
+void SplitRows(const internal::MatMulArgs& a, int64_t row_grain, ThreadPool* pool, Fn fn) {
   if (pool == nullptr || pool->size() == 1) {
-    fn(a, 0, a.rows);
+    fn(int64_t{0}, a.rows);
     return;
   }
-  const int64_t work_per_row = std::max<int64_t>(1, a.cols * n);
+  const int64_t work_per_row = std::max<int64_t>(1, a.cols * a.n);
   int64_t grain = (kMinChunkWork + work_per_row - 1) / work_per_row;
-  grain = std::max(kRowGrain, (grain + kRowGrain - 1) / kRowGrain * kRowGrain);
-  pool->ParallelFor(
-      a.rows, [fn, &a](int64_t begin, int64_t end) { fn(a, begin, end); }, grain);
+  grain = std::max(row_grain, (grain + row_grain - 1) / row_grain * row_grain);
+  pool->ParallelFor(a.rows, fn, grain);
+}
+
+void Run(RowsFn fn, const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool) {
+  DTE_CHECK(n >= 0, "negative batch");
+  if (n == 0 || w.rows == 0) return;
+  const internal::MatMulArgs a = ArgsFor(w, x, n, y);
+  SplitRows(a, kRowGrain, pool, [fn, &a](int64_t begin, int64_t end) { fn(a, begin, end); });
+}
+
+int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// The packed GEMM (matmul_internal.h): pack the inputs once (groups split over the pool), then
+// every thread multiplies its rows with all of them. The packed buffer belongs to the calling
+// thread and is reused by its later calls.
+void RunGemm(internal::GemmPrecision precision, const MatrixView& w, const float* x, int64_t n,
+             float* y, ThreadPool* pool) {
+  DTE_CHECK(n >= 0, "negative batch");
+  if (n == 0 || w.rows == 0) return;
+  const internal::MatMulArgs a = ArgsFor(w, x, n, y);
+  const int64_t lanes = internal::kGemmGroup;
+  const int64_t groups = (n + lanes - 1) / lanes;
+  const int64_t per_lane = precision == internal::GemmPrecision::kF32
+                               ? RoundUp(w.cols, lanes)
+                               : RoundUp((w.cols + 1) / 2, lanes);  // bf16 pairs
+  internal::GemmInputs in;
+  in.precision = precision;
+  in.group_stride = per_lane * lanes;
+  thread_local std::vector<float> buffer;
+  const size_t floats = static_cast<size_t>(groups * in.group_stride) + 16;
+  if (buffer.size() < floats) buffer.resize(floats);
+  float* packed = buffer.data();
+  packed += (16 - (reinterpret_cast<uintptr_t>(packed) / sizeof(float)) % 16) % 16;  // 64 B
+  in.data = packed;
+  auto pack = [&](int64_t g0, int64_t g1) {
+    internal::PackInputsAvx512(precision, x, n, w.cols, in.group_stride, g0, g1, packed);
+  };
+  if (pool != nullptr && groups > 1) {
+    pool->ParallelFor(groups, pack);
+  } else {
+    pack(0, groups);
+  }
+  SplitRows(a, internal::kGemmRowTile, pool,
+            [&a, &in](int64_t begin, int64_t end) { internal::GemmRowsAvx512(a, in, begin, end); });
+}
+
+bool Bf16AllowedFor(Bf16Policy policy, DType type) {
+  switch (policy) {
+    case Bf16Policy::kOff:
+      return false;
+    case Bf16Policy::kAuto:
+      return type != DType::kF32;
+    case Bf16Policy::kAll:
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
+
+MatMulPrecision ActiveMatMulPrecision(DType type, int64_t n) {
+  if (n < kBf16MinInputs || !Bf16AllowedFor(ActiveBf16Policy(), type)) {
+    return MatMulPrecision::kF32;
+  }
+  return MatMulPrecision::kBf16;
+}
 
 void MatVec(const MatrixView& w, const float* x, float* y, ThreadPool* pool) {
   Run(ActiveRowsFor(w.type), w, x, 1, y, pool);
 }
 
 void MatMul(const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool) {
+  if (ActiveIsa() == KernelIsa::kAvx512 && n >= kGemmMinInputs) {
+    RunGemm(ActiveMatMulPrecision(w.type, n) == MatMulPrecision::kBf16
+                ? internal::GemmPrecision::kBf16
+                : internal::GemmPrecision::kF32,
+            w, x, n, y, pool);
+    return;
+  }
   Run(ActiveRowsFor(w.type), w, x, n, y, pool);
 }
 
 void MatMulOn(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,
               ThreadPool* pool) {
   DTE_CHECK(IsaSupported(isa), "kernel family not supported by this CPU");
+  if (isa == KernelIsa::kAvx512 && n >= kGemmMinInputs) {
+    RunGemm(internal::GemmPrecision::kF32, w, x, n, y, pool);
+    return;
+  }
   Run(RowsFor(isa, w.type), w, x, n, y, pool);
+}
+
+void MatMulBf16On(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,
+                  ThreadPool* pool) {
+  switch (isa) {
+    case KernelIsa::kScalar: {
+      const std::vector<float> xr = RoundedToBf16(x, static_cast<size_t>(n * w.cols));
+      Run(ScalarBf16Rows, w, xr.data(), n, y, pool);
+      return;
+    }
+    case KernelIsa::kAvx512:
+      DTE_CHECK(Bf16Supported(), "AVX512_BF16 not supported by this CPU");
+      RunGemm(internal::GemmPrecision::kBf16, w, x, n, y, pool);
+      return;
+    case KernelIsa::kAvx2:
+      break;
+  }
+  DTE_CHECK(false, "no bf16 kernels for this family");
 }
 
 }  // namespace dte

@@ -36,18 +36,42 @@ void MatVec(const MatrixView& w, const float* x, float* y, ThreadPool* pool);
 // Reads each weight once for all n inputs: prefill chunks and batched decode.
 void MatMul(const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool);
 
-// MatMul computed by one kernel family instead of ActiveIsa()'s, for tests and benchmarks that
-// compare them. CHECKs IsaSupported(isa). kScalar is the scalar twin split over the pool.
-// Fast kernels differ from the scalar twin only in summation order (and by one rounding in the
-// Q4_1/Q5_1 weight q*d+m, fused there): weights are dequantized exactly, activations stay f32.
+// The numerics of a product.
+//   kF32:  weights dequantized exactly, inputs and sums in float.
+//   kBf16: the dequantized weights and the inputs rounded to bfloat16 (8 significant bits,
+//          round to nearest even), each product exact, summed in float (AVX512_BF16
+//          dot products: twice the multiply-adds per instruction of float FMAs). Each product
+//          carries a relative error up to ~2^-8; docs/performance.md measures the logit error.
+enum class MatMulPrecision { kF32, kBf16 };
+
+// Fewest inputs for which the dispatched MatMul uses kBf16 (where ActiveBf16Policy() allows
+// it for the weight type); fewer inputs, and MatVec, always use kF32. With few inputs a product
+// is bound by reading the weights, so bf16 would cost accuracy for nothing.
+inline constexpr int64_t kBf16MinInputs = 8;
+
+// The precision the dispatched MatMul uses for `type` and n inputs.
+MatMulPrecision ActiveMatMulPrecision(DType type, int64_t n);
+
+// MatMul computed by one kernel family instead of ActiveIsa()'s, in kF32, for tests and
+// benchmarks that compare them. CHECKs IsaSupported(isa). kScalar is the scalar twin split over
+// the pool. Fast kernels differ from the scalar twin only in summation order (and by one
+// rounding in the Q4_1/Q5_1 weight q*d+m, fused there): weights are dequantized exactly,
+// activations stay f32.
 void MatMulOn(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,
               ThreadPool* pool);
+
+// The same in kBf16: kScalar is scalar::MatMulBf16 split over the pool, kAvx512 the AVX512_BF16
+// GEMM (CHECKs Bf16Supported()); there is no AVX2 version (CHECK). Whatever ActiveBf16Policy().
+void MatMulBf16On(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,
+                  ThreadPool* pool);
 
 namespace scalar {
 // Reference versions: dequantize a row, then a plain float dot product (double accumulator-free,
 // summed in order). Used by tests as the twin of every fast kernel.
 void MatVec(const MatrixView& w, const float* x, float* y);
 void MatMul(const MatrixView& w, const float* x, int64_t n, float* y);
+// The twin of the kBf16 kernels: weights and inputs rounded to bf16 first, then as MatMul.
+void MatMulBf16(const MatrixView& w, const float* x, int64_t n, float* y);
 }  // namespace scalar
 
 }  // namespace dte

@@ -1,6 +1,7 @@
 #pragma once
 // Internal seam between matmul.cc (dispatch, threading) and the per-ISA kernel files
-// matmul_avx2.cc / matmul_avx512.cc. Not for use outside src/kernels and its tests.
+// matmul_avx2.cc / matmul_avx512.cc / gemm_avx512.cc. Not for use outside src/kernels and its
+// tests.
 //
 // The ISA files are compiled with -mavx2/-mavx512* (see CMakeLists.txt), so they must not
 // define or instantiate anything another file could share: an inline function or template
@@ -32,5 +33,32 @@ struct MatMulArgs {
 // supports the ISA (IsaSupported) and the type (cols a multiple of the block size).
 void MatMulRowsAvx2(const MatMulArgs& a, int64_t row_begin, int64_t row_end);
 void MatMulRowsAvx512(const MatMulArgs& a, int64_t row_begin, int64_t row_end);
+
+// The packed GEMM (gemm_avx512.cc), for many inputs. The inputs are first packed, transposed,
+// into groups of kGemmGroup: group g holds inputs [16g, 16g + 16) (missing ones zero), laid
+// out so that one 64-byte vector holds one column (F32) or one column pair (BF16) of all 16:
+//   kF32:  float    at data + g * group_stride + c * 16 + lane,        c < cols rounded up to 16
+//   kBf16: uint32_t at data + g * group_stride + (c / 2) * 16 + lane,  holding the bf16 pair
+//          (x[c], x[c + 1]) (low half first), c / 2 < ceil(cols / 2) rounded up to 16.
+// group_stride counts 4-byte elements. The weights are decoded per tile of rows into a small
+// panel (F32, or BF16 rounded to nearest even) and multiplied into every group with broadcast
+// FMAs (F32) or AVX512_BF16 pair dot products (BF16), accumulating in float.
+enum class GemmPrecision { kF32, kBf16 };
+inline constexpr int64_t kGemmGroup = 16;
+
+struct GemmInputs {
+  GemmPrecision precision = GemmPrecision::kF32;
+  const void* data = nullptr;  // 64-byte aligned
+  int64_t group_stride = 0;    // 4-byte elements from one group to the next
+};
+
+// Packs groups [g0, g1) of x (n x cols) into out (the layout above). kBf16 needs AVX512_BF16.
+void PackInputsAvx512(GemmPrecision precision, const float* x, int64_t n, int64_t cols,
+                      int64_t group_stride, int64_t g0, int64_t g1, void* out);
+// Rows [row_begin, row_end) of a.y for every input, from inputs packed by PackInputsAvx512
+// (a.x is not read). Row ranges that start at a multiple of kGemmRowTile run fastest.
+void GemmRowsAvx512(const MatMulArgs& a, const GemmInputs& in, int64_t row_begin,
+                    int64_t row_end);
+inline constexpr int64_t kGemmRowTile = 12;
 
 }  // namespace dte::internal

@@ -64,8 +64,34 @@ TEST(CpuFeaturesTest, ActiveIsaFollowsEnvironment) {
   EXPECT_EQ(ActiveIsa(), ChooseIsa(HostCpuFeatures(), std::getenv("DTE_KERNELS")));
   EXPECT_TRUE(IsaSupported(ActiveIsa()));
   const std::string s = CpuFeaturesString();
-  EXPECT_NE(s.find("(kernels: " + std::string(KernelIsaName(ActiveIsa())) + ")"), std::string::npos)
+  EXPECT_NE(s.find("(kernels: " + std::string(KernelIsaName(ActiveIsa())) + ", bf16: " +
+                   std::string(Bf16PolicyName(ActiveBf16Policy())) + ")"),
+            std::string::npos)
       << s;
+}
+
+TEST(CpuFeaturesTest, Bf16PolicyNeedsAvx512Bf16AndFollowsOverride) {
+  CpuFeatures f;
+  f.avx2 = f.fma = f.f16c = true;
+  f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = true;
+  // No avx512_bf16: off whatever is asked.
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, nullptr), Bf16Policy::kOff);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "all"), Bf16Policy::kOff);
+  f.avx512_bf16 = true;
+  EXPECT_TRUE(Bf16Supported(f));
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, nullptr), Bf16Policy::kAuto);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, ""), Bf16Policy::kAuto);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "1"), Bf16Policy::kAuto);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "auto"), Bf16Policy::kAuto);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "0"), Bf16Policy::kOff);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "off"), Bf16Policy::kOff);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "all"), Bf16Policy::kAll);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx512, "bogus"), Bf16Policy::kAuto);
+  // A forced older family turns it off (DTE_KERNELS=avx2 means no AVX-512 code at all).
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kAvx2, "all"), Bf16Policy::kOff);
+  EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kScalar, nullptr), Bf16Policy::kOff);
+  f.avx512dq = false;  // not the AVX-512 family any more
+  EXPECT_FALSE(Bf16Supported(f));
 }
 
 #if defined(__x86_64__)

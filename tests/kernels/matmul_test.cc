@@ -13,77 +13,20 @@
 
 #include "base/thread_pool.h"
 #include "kernels/cpu_features.h"
+#include "kernels/matmul_test_util.h"
 #include "kernels/quant.h"
 
 namespace dte {
 namespace {
 
+using testing::ExpectClose;
+using testing::MakeMatrix;
+using testing::RandomInputs;
+using testing::TestMatrix;
+
 constexpr DType kAllTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0,
                                DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0};
-constexpr int64_t kBatches[] = {1, 2, 3, 5, 8, 17};
-
-// Fast kernels dequantize weights exactly and keep activations in f32, so they differ from the
-// scalar twin only in summation order: bound the difference relative to sum |w * x|.
-constexpr double kRelTolerance = 1e-5;
-
-// A weight matrix stored as `type`, 1 byte past an aligned address, as weights mapped in place
-// from a file can be.
-struct TestMatrix {
-  std::vector<uint8_t> storage;
-  std::vector<float> dequantized;  // rows x cols, what the kernels should multiply by
-  MatrixView view;
-};
-
-TestMatrix MakeMatrix(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  TestMatrix m;
-  m.view.type = type;
-  m.view.rows = rows;
-  m.view.cols = cols;
-  const size_t row_bytes = DTypeRowBytes(type, cols);
-  m.storage.resize(row_bytes * rows + 1 + 64);
-  uint8_t* base = m.storage.data() + 1;
-  m.dequantized.resize(rows * cols);
-  std::vector<float> row(cols);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float scale = (r % 7 == 3) ? 30.0f : 1.0f;  // some rows with a larger range
-    for (auto& v : row) v = dist(rng) * scale;
-    QuantizeRow(type, row.data(), base + r * row_bytes, cols);
-    DequantizeRow(type, base + r * row_bytes, &m.dequantized[r * cols], cols);
-  }
-  m.view.data = base;
-  return m;
-}
-
-std::vector<float> RandomInputs(int64_t n, int64_t cols, std::mt19937& rng) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(n * cols);
-  for (auto& v : x) v = dist(rng);
-  return x;
-}
-
-// Expects got[i][r] close to want[i][r], with the tolerance scaled by sum_c |w[r][c] x[i][c]|.
-void ExpectClose(const TestMatrix& m, const std::vector<float>& x, int64_t n,
-                 const std::vector<float>& want, const std::vector<float>& got,
-                 const std::string& what) {
-  const int64_t rows = m.view.rows, cols = m.view.cols;
-  int failures = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t r = 0; r < rows; ++r) {
-      double magnitude = 0;
-      for (int64_t c = 0; c < cols; ++c) {
-        magnitude += std::fabs(static_cast<double>(m.dequantized[r * cols + c]) * x[i * cols + c]);
-      }
-      const double tol = kRelTolerance * magnitude + 1e-30;
-      const float w = want[i * rows + r], g = got[i * rows + r];
-      if (!(std::fabs(static_cast<double>(w) - g) <= tol) && ++failures <= 5) {
-        ADD_FAILURE() << what << " input " << i << " row " << r << ": want " << w << " got " << g
-                      << " (tolerance " << tol << ")";
-      }
-    }
-  }
-  EXPECT_EQ(failures, 0) << what;
-}
+constexpr int64_t kBatches[] = {1, 2, 3, 5, 8, 17, 33};
 
 std::vector<KernelIsa> FastIsas() {
   std::vector<KernelIsa> isas;
