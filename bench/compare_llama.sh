@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# dte perf against llama.cpp's llama-bench on the same GGUF files, in the same run, plus a quick
-# STREAM-style triad for the machine's memory bandwidth. Prints markdown on stdout (paste it into
-# docs/performance.md); progress on stderr; raw outputs kept in $OUT.
+# dte perf against llama.cpp (llama-bench, and llama-batched-bench with --batch) on the same GGUF
+# files, in the same run, plus a quick STREAM-style triad for the memory bandwidth. Prints markdown on
+# stdout (for docs/performance.md); progress on stderr; raw outputs kept in $OUT (default: a mktemp dir).
 #
 #   bench/compare_llama.sh [options] MODEL.gguf...
 #     --llama-bench PATH   llama-bench binary (or env LLAMA_BENCH; scripts/build_llama_peer.sh makes it)

@@ -1,6 +1,6 @@
 #pragma once
-// Single-sequence speed of a loaded model, measured the way llama-bench measures it, so the two
-// can be put side by side (see docs/performance.md and bench/compare_llama.sh):
+// Speed of a loaded model, measured the way llama-bench and llama-batched-bench measure it, so
+// the two can be put side by side (see docs/performance.md and bench/compare_llama.sh):
 //
 //   prefill: one ForwardSequence over `prompt_tokens` seeded random ids from a fresh state,
 //            logits for the last token only (llama-bench "pp<N>");
