@@ -15,6 +15,8 @@ packages=(
   prometheus                # promtool, for checking /metrics and rule files in tests
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   clang libclang-rt-14-dev  # libFuzzer targets
+  chromium                  # headless browser for the HTML report and dashboard tests
+  wrk                       # HTTP load peer for the dte bench client benchmark
 )
 
 missing=()

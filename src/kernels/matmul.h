@@ -45,9 +45,10 @@ void MatMul(const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool
 enum class MatMulPrecision { kF32, kBf16 };
 
 // Fewest inputs for which the dispatched MatMul uses kBf16 (where ActiveBf16Policy() allows
-// it for the weight type); fewer inputs, and MatVec, always use kF32. With few inputs a product
-// is bound by reading the weights, so bf16 would cost accuracy for nothing.
-inline constexpr int64_t kBf16MinInputs = 8;
+// it for the weight type); fewer inputs, and MatVec, always use kF32. With fewer the bf16 GEMM
+// is no faster than the float kernels (one broadcast per dot product), so bf16 would cost
+// accuracy for nothing.
+inline constexpr int64_t kBf16MinInputs = 16;
 
 // The precision the dispatched MatMul uses for `type` and n inputs.
 MatMulPrecision ActiveMatMulPrecision(DType type, int64_t n);

@@ -16,6 +16,7 @@ struct Avx2 {
   using Reg = __m256;
   static constexpr int kLanes = 8;
   static constexpr int kInputTile = 3;  // 4 x 3 accumulators + 3 inputs + 1 weight = 16 regs
+  static constexpr int kStreamInputs = 4;  // DotRows: 4 x 2 accumulators + 4 weights + 1 input < 16 regs
   static Reg Zero() { return _mm256_setzero_ps(); }
   static Reg Load(const float* p) { return _mm256_loadu_ps(p); }
   static Reg LoadPartial(const float* p, int count) {

@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "kernels/vector_ops.h"
+#include "kernels/wkv7.h"
 #include "model/rwkv_base.h"
 
 namespace dte {
@@ -150,7 +151,7 @@ class Rwkv7 final : public RwkvModelBase {
       float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
       for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
         const int64_t o = t * c + h * hs;
-        WkvStep(S, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
+        Wkv7Step(hs, S, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
       }
     });
 
@@ -192,23 +193,6 @@ class Rwkv7 final : public RwkvModelBase {
     MatMul(a, x, n, hidden, pool);
     for (int64_t i = 0; i < n * a.rows; ++i) hidden[i] = act(hidden[i]);
     MatMul(b, hidden, n, out, pool);
-  }
-
-  // One token of one head: S (N x N, S[value][key]) and y (N) as in the header comment.
-  void WkvStep(float* S, const float* r, const float* k, const float* v, const float* decay,
-               const float* kk, const float* a, float* y) const {
-    const int64_t hs = config_.head_size;
-    for (int64_t i = 0; i < hs; ++i) {
-      float* row = S + i * hs;
-      float sa = 0;
-      for (int64_t j = 0; j < hs; ++j) sa -= row[j] * kk[j];
-      float acc = 0;
-      for (int64_t j = 0; j < hs; ++j) {
-        row[j] = row[j] * decay[j] + sa * kk[j] * a[j] + v[i] * k[j];
-        acc += row[j] * r[j];
-      }
-      y[i] = acc;
-    }
   }
 
   std::vector<Layer7> layers_;

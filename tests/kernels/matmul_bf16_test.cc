@@ -36,9 +36,9 @@ constexpr double kTwinTolerance = 1e-5;
 constexpr double kBf16Tolerance = 1.0 / 256;
 
 std::vector<int64_t> ColsFor(DType type) {
-  if (DTypeIsQuantized(type)) return {32, 96, 544, 1056};
-  // Odd counts (a zero-padded last pair), more than one 512-column panel, tails.
-  return {1, 2, 7, 31, 33, 100, 513, 1061};
+  if (DTypeIsQuantized(type)) return {32, 96, 544, 1056, 2080};
+  // Odd counts (a zero-padded last pair), more than one 1024-column panel, tails.
+  return {1, 2, 7, 31, 33, 100, 513, 1061, 2049};
 }
 
 class MatMulBf16Test : public ::testing::TestWithParam<DType> {};
