@@ -2,7 +2,9 @@
 // measured llama-bench style (see perf_measure.h). Progress and a summary on stderr; the result
 // as a table on stdout, or as JSON with --json.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "cli/command.h"
 #include "cli/perf_measure.h"
 #include "kernels/cpu_features.h"
+#include "kernels/roofline.h"
 
 namespace dte::cli {
 namespace {
@@ -40,6 +43,7 @@ nlohmann::json ResultJson(const std::string& model_path, const Model& model,
       {"weight_type", traffic.weight_type},
       {"weight_bytes", traffic.weight_bytes},
       {"weight_bytes_per_token", traffic.bytes_per_token},
+      {"weights_per_token", traffic.weights_per_token},
       {"threads", options.threads},
       {"prompt_tokens", options.prompt_tokens},
       {"gen_tokens", options.gen_tokens},
@@ -50,6 +54,48 @@ nlohmann::json ResultJson(const std::string& model_path, const Model& model,
       {"load_s", load_s},
       {"runs", runs},
   };
+}
+
+nlohmann::json RooflineJson(const Roofline& r) {
+  nlohmann::json j = {{"threads", r.threads},
+                      {"kernel_isa", r.isa},
+                      {"triad_gb_s", r.triad_gb_s},
+                      {"read_gb_s", r.read_gb_s},
+                      {"fp32_fma_gflops", r.fp32_fma_gflops},
+                      {"amx", r.amx}};
+  j["bf16_dot_gflops"] = r.bf16_dot_gflops ? nlohmann::json(*r.bf16_dot_gflops) : nlohmann::json();
+  return j;
+}
+
+void PrintRoofline(const nlohmann::json& r) {
+  std::printf("| limit (%d threads, %s) | measured |\n|---|---:|\n", r["threads"].get<int>(),
+              r["kernel_isa"].get<std::string>().c_str());
+  std::printf("| memory bandwidth (triad) | %.2f GB/s |\n", r["triad_gb_s"].get<double>());
+  std::printf("| memory bandwidth (read only) | %.2f GB/s |\n", r["read_gb_s"].get<double>());
+  std::printf("| FP32 FMA peak | %.1f GFLOP/s |\n", r["fp32_fma_gflops"].get<double>());
+  if (r["bf16_dot_gflops"].is_null()) {
+    std::printf("| BF16 dot-product peak | not supported |\n");
+  } else {
+    std::printf("| BF16 dot-product peak | %.1f GFLOP/s |\n", r["bf16_dot_gflops"].get<double>());
+  }
+  std::printf("| AMX | %s |\n", r["amx"].get<std::string>().c_str());
+}
+
+// Shares of the roofline: batch-1 decode against the read bandwidth (weights read per token), and
+// each batched decode against the best compute peak (2 flops per weight per sequence).
+void AddRooflineShares(nlohmann::json& j) {
+  const nlohmann::json& r = j["roofline"];
+  j["decode_bandwidth_share"] = j["decode_gb_s"].get<double>() / r["read_gb_s"].get<double>();
+  if (!j.contains("batch_decode")) return;
+  const double peak = r["bf16_dot_gflops"].is_null()
+                          ? r["fp32_fma_gflops"].get<double>()
+                          : std::max(r["fp32_fma_gflops"].get<double>(),
+                                     r["bf16_dot_gflops"].get<double>());
+  const double flops_per_token = 2.0 * j["weights_per_token"].get<double>();
+  for (auto& b : j["batch_decode"]) {
+    b["gflops"] = b["decode_tok_s"].get<double>() * flops_per_token / 1e9;
+    b["compute_share"] = b["gflops"].get<double>() / peak;
+  }
 }
 
 nlohmann::json BatchJson(const WeightTraffic& traffic,
@@ -107,7 +153,11 @@ int RunPerf(int argc, char** argv) {
   PerfOptions options;
   std::vector<int> batch_sizes;
   bool json = false;
-  app.add_option("--model", model_path, "model file (.bin, .gguf, .safetensors)")->required();
+  bool roofline = false;
+  app.add_option("--model", model_path, "model file (.bin, .gguf, .safetensors)");
+  app.add_flag("--roofline", roofline,
+               "measure this machine's limits (memory bandwidth, FP32 FMA and BF16 peaks) on "
+               "--threads threads; with --model, also each number's share of them");
   app.add_option("--prompt-tokens", options.prompt_tokens, "prefill length")
       ->check(CLI::Range(1, 1 << 20));
   app.add_option("--gen-tokens", options.gen_tokens, "decode steps")->check(CLI::Range(1, 1 << 20));
@@ -121,6 +171,28 @@ int RunPerf(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_flag("--json", json, "print JSON on stdout instead of a table");
   CLI11_PARSE(app, argc, argv);
+  if (model_path.empty() && !roofline) {
+    std::fprintf(stderr, "dte perf: --model is required (or --roofline alone)\n");
+    return 2;
+  }
+
+  std::optional<nlohmann::json> limits;
+  if (roofline) {
+    std::fprintf(stderr, "dte perf: measuring the roofline on %d threads\n", options.threads);
+    ThreadPool pool(options.threads);
+    limits = RooflineJson(MeasureRoofline(pool));
+    std::fprintf(stderr, "dte perf: triad %.2f GB/s, FP32 FMA %.1f GFLOP/s\n",
+                 (*limits)["triad_gb_s"].get<double>(),
+                 (*limits)["fp32_fma_gflops"].get<double>());
+    if (model_path.empty()) {
+      if (json) {
+        std::printf("%s\n", nlohmann::json{{"roofline", *limits}}.dump(2).c_str());
+      } else {
+        PrintRoofline(*limits);
+      }
+      return 0;
+    }
+  }
 
   std::fprintf(stderr, "dte perf: loading %s\n", model_path.c_str());
   auto t0 = SteadyClock::now();
@@ -153,7 +225,16 @@ int RunPerf(int argc, char** argv) {
                      r.batch, r.decode_tok_s, r.per_sequence_tok_s, r.step_ms);
       });
   nlohmann::json j = ResultJson(model_path, **model, traffic, options, result, load_s);
-  if (!batched.empty()) j["batch_decode"] = BatchJson(traffic, batched);
+  if (!batched.empty()) {
+    j["batch_decode"] = BatchJson(traffic, batched);
+    nlohmann::json by_size = nlohmann::json::object();
+    for (const BatchDecodeResult& r : batched) by_size[std::to_string(r.batch)] = r.decode_tok_s;
+    j["batch_decode_tok_s"] = by_size;
+  }
+  if (limits) {
+    j["roofline"] = *limits;
+    AddRooflineShares(j);
+  }
   std::fprintf(stderr,
                "dte perf: median prefill %.2f tok/s, decode %.2f tok/s (%.2f GB/s of weights), "
                "peak RSS %.1f MiB\n",
@@ -163,6 +244,19 @@ int RunPerf(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     PrintTable(j);
+    if (limits) {
+      std::printf("\n");
+      PrintRoofline(*limits);
+      std::printf("\nbatch-1 decode reads weights at %.0f %% of the read bandwidth\n",
+                  100 * j["decode_bandwidth_share"].get<double>());
+      if (j.contains("batch_decode")) {
+        for (const auto& b : j["batch_decode"]) {
+          std::printf("batch %d: %.1f GFLOP/s, %.0f %% of the compute peak\n",
+                      b["batch"].get<int>(), b["gflops"].get<double>(),
+                      100 * b["compute_share"].get<double>());
+        }
+      }
+    }
   }
   return 0;
 }

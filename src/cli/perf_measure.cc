@@ -39,9 +39,11 @@ WeightTraffic MeasureWeightTraffic(const Model& model) {
   const TensorStore& ts = model.file().tensors;
   t.weight_bytes = ts.total_bytes();
   t.bytes_per_token = t.weight_bytes;
+  for (const Tensor& tensor : ts.tensors()) t.weights_per_token += tensor.elements();
   if (const Tensor* emb = ts.Find("emb.weight"); emb != nullptr && model.config().n_vocab > 0) {
     t.bytes_per_token -= emb->bytes;
     t.bytes_per_token += emb->bytes / static_cast<size_t>(model.config().n_vocab);
+    t.weights_per_token -= emb->elements() - emb->elements() / model.config().n_vocab;
   }
   std::map<std::string, size_t> by_type;
   for (const Tensor& tensor : ts.tensors())

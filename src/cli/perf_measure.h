@@ -39,6 +39,7 @@ struct PerfOptions {
 struct WeightTraffic {
   size_t weight_bytes = 0;     // all tensors as stored in the file
   size_t bytes_per_token = 0;  // weight_bytes - embedding table + one embedding row
+  int64_t weights_per_token = 0;  // the same count in weights (one multiply-add each per token)
   std::string weight_type;     // the dtype holding most of the bytes, e.g. "F16"
 };
 WeightTraffic MeasureWeightTraffic(const Model& model);

@@ -51,6 +51,46 @@ TEST(PerfCliTest, BatchReportsOneEntryPerBatchSize) {
   }
 }
 
+TEST(PerfCliTest, BatchDecodeTokSMapsEachSizeToItsRate) {
+  auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--prompt-tokens", "4",
+                   "--gen-tokens", "2", "--threads", "1", "--repeat", "1", "--batch", "2,4",
+                   "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  const auto& by_size = j.at("batch_decode_tok_s");
+  ASSERT_EQ(by_size.size(), 2u);
+  EXPECT_EQ(by_size.at("2").get<double>(), j.at("batch_decode")[0].at("decode_tok_s").get<double>());
+  EXPECT_EQ(by_size.at("4").get<double>(), j.at("batch_decode")[1].at("decode_tok_s").get<double>());
+}
+
+TEST(PerfCliTest, RooflineAloneReportsTheMachineLimits) {
+  auto r = RunDte({"perf", "--roofline", "--threads", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out).at("roofline");
+  EXPECT_GT(j.at("triad_gb_s").get<double>(), 0);
+  EXPECT_GT(j.at("read_gb_s").get<double>(), 0);
+  EXPECT_GT(j.at("fp32_fma_gflops").get<double>(), 0);
+  EXPECT_EQ(j.at("threads").get<int>(), 1);
+  EXPECT_TRUE(j.at("amx").is_string());
+}
+
+TEST(PerfCliTest, RooflineWithModelAddsSharesOfIt) {
+  auto r = RunDte({"perf", "--roofline", "--model", TinyModel("7v0-834K", "FP32"),
+                   "--prompt-tokens", "4", "--gen-tokens", "2", "--threads", "1", "--repeat", "1",
+                   "--batch", "4", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j.at("decode_bandwidth_share").get<double>(), 0);
+  EXPECT_GT(j.at("batch_decode")[0].at("compute_share").get<double>(), 0);
+  EXPECT_GT(j.at("weights_per_token").get<int64_t>(), 0);
+}
+
+TEST(PerfCliTest, WithoutModelOrRooflineIsAUsageError) {
+  auto r = RunDte({"perf"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--model is required"), std::string::npos) << r.err;
+}
+
 TEST(PerfCliTest, RejectsBatchZero) {
   auto r = RunDte({"perf", "--model", TinyModel("7v0-834K", "FP32"), "--batch", "1,0"});
   EXPECT_NE(r.exit_code, 0);
