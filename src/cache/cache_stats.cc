@@ -20,6 +20,12 @@ double BucketMidNanos(int b) {
 }
 }  // namespace
 
+size_t StripedCounter::AssignCell() {
+  static std::atomic<size_t> next{0};
+  size_t n = next.fetch_add(1, std::memory_order_relaxed);
+  return n < kOwned ? n : kOwned + n % kShared;
+}
+
 void LatencyHistogram::Record(int64_t ns) {
   int b = BucketOf(ns);
   if (b >= kBuckets) b = kBuckets - 1;
@@ -52,12 +58,18 @@ void TierCounters::Fill(TierStats* s) const {
   s->promotions = promotions.load(std::memory_order_relaxed);
   s->rejections = rejections.load(std::memory_order_relaxed);
   s->corrupt = corrupt.load(std::memory_order_relaxed);
+  s->writes = writes.load(std::memory_order_relaxed);
+  s->bytes_written = bytes_written.load(std::memory_order_relaxed);
+  s->errors = errors.load(std::memory_order_relaxed);
+  s->skipped = skipped.load(std::memory_order_relaxed);
   s->get_p50_us = get_latency.QuantileMicros(0.5);
   s->get_p99_us = get_latency.QuantileMicros(0.99);
 }
 
 void TierCounters::Reset() {
-  for (auto* c : {&hits, &misses, &evictions, &promotions, &rejections, &corrupt})
+  hits.store(0);
+  misses.store(0);
+  for (auto* c : {&evictions, &promotions, &rejections, &corrupt, &writes, &bytes_written, &errors, &skipped})
     c->store(0, std::memory_order_relaxed);
   get_latency.Reset();
 }

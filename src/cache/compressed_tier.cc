@@ -63,6 +63,12 @@ bool CompressedTier::Contains(CacheKey key) const { return store_.Contains(key);
 bool CompressedTier::Erase(CacheKey key) { return store_.Erase(key); }
 void CompressedTier::Clear() { store_.Clear(); }
 
+std::vector<EvictedEntry> CompressedTier::TakeAll() {
+  std::vector<EvictedEntry> out;
+  for (auto& e : store_.TakeAll()) out.push_back({e.key, TierEntry{nullptr, e.item.priority, std::move(e.item.value)}});
+  return out;
+}
+
 TierStats CompressedTier::Stats() const {
   TierStats s;
   s.name = "l2";

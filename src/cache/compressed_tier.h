@@ -31,6 +31,7 @@ class CompressedTier final : public CacheTier {
   bool Erase(CacheKey key) override;
   void Clear() override;
   TierStats Stats() const override;
+  std::vector<EvictedEntry> TakeAll() override;
 
  private:
   using Blob = std::shared_ptr<const std::vector<uint8_t>>;

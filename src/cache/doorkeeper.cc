@@ -2,23 +2,37 @@
 
 namespace dte {
 
+namespace {
+int Log2Words(size_t bits) {
+  int log2 = 0;
+  while ((size_t{64} << log2) < bits) ++log2;
+  return log2;
+}
+}  // namespace
+
 Doorkeeper::Doorkeeper(size_t bits, uint64_t reset_after)
-    : bits_((bits + 63) / 64 * 64), reset_after_(reset_after), words_(new std::atomic<uint64_t>[bits_ / 64]) {
+    : shift_(64 - Log2Words(bits)),
+      words_count_(size_t{1} << Log2Words(bits)),
+      reset_after_(reset_after),
+      words_(new std::atomic<uint64_t>[words_count_]) {
   Clear();
 }
 
-size_t Doorkeeper::Bit(CacheKey key, int i) const {
-  // Keys are hashes already; derive the probes by double hashing.
-  uint64_t h1 = key * 0x9e3779b97f4a7c15ull, h2 = (key >> 32 | key << 32) * 0xc2b2ae3d27d4eb4full | 1;
-  return static_cast<size_t>((h1 + static_cast<uint64_t>(i) * h2) % bits_);
+size_t Doorkeeper::Word(CacheKey key) const {
+  // Keys are hashes already; mix once more and take the top bits.
+  return shift_ >= 64 ? 0 : static_cast<size_t>((key * 0x9e3779b97f4a7c15ull) >> shift_);
+}
+
+uint64_t Doorkeeper::Mask(CacheKey key) {
+  uint64_t h = (key >> 32 | key << 32) * 0xc2b2ae3d27d4eb4full;
+  uint64_t mask = 0;
+  for (int i = 0; i < kHashes; ++i) mask |= uint64_t{1} << (h >> (58 - 6 * i) & 63);
+  return mask;
 }
 
 bool Doorkeeper::Contains(CacheKey key) const {
-  for (int i = 0; i < kHashes; ++i) {
-    size_t b = Bit(key, i);
-    if (!(words_[b / 64].load(std::memory_order_relaxed) >> (b % 64) & 1)) return false;
-  }
-  return true;
+  uint64_t mask = Mask(key);
+  return (words_[Word(key)].load(std::memory_order_relaxed) & mask) == mask;
 }
 
 bool Doorkeeper::TestAndAdd(CacheKey key) {
@@ -26,17 +40,12 @@ bool Doorkeeper::TestAndAdd(CacheKey key) {
     adds_.store(0, std::memory_order_relaxed);
     Clear();
   }
-  bool seen = true;
-  for (int i = 0; i < kHashes; ++i) {
-    size_t b = Bit(key, i);
-    uint64_t mask = uint64_t{1} << (b % 64);
-    if (!(words_[b / 64].fetch_or(mask, std::memory_order_relaxed) & mask)) seen = false;
-  }
-  return seen;
+  uint64_t mask = Mask(key);
+  return (words_[Word(key)].fetch_or(mask, std::memory_order_relaxed) & mask) == mask;
 }
 
 void Doorkeeper::Clear() {
-  for (size_t i = 0; i < bits_ / 64; ++i) words_[i].store(0, std::memory_order_relaxed);
+  for (size_t i = 0; i < words_count_; ++i) words_[i].store(0, std::memory_order_relaxed);
 }
 
 }  // namespace dte

@@ -3,6 +3,8 @@
 // filter: an entry goes to disk only when its key was seen before (hit, or demoted once and
 // refused), so one-hit wonders stay off disk. It forgets everything after `reset_after` adds
 // (aging), as in TinyLFU. False positives admit an entry early; never a correctness issue.
+// Blocked: a key's kHashes bits all lie in one 64-bit word (one memory access per check, no
+// division), at a slightly higher false-positive rate than free bits.
 // Thread-safe (atomic bit words).
 
 #include <atomic>
@@ -23,8 +25,10 @@ class Doorkeeper {
 
  private:
   static constexpr int kHashes = 3;
-  size_t Bit(CacheKey key, int i) const;
-  const size_t bits_;
+  size_t Word(CacheKey key) const;
+  static uint64_t Mask(CacheKey key);
+  const int shift_;  // 64 - log2(words)
+  const size_t words_count_;
   const uint64_t reset_after_;
   std::unique_ptr<std::atomic<uint64_t>[]> words_;
   std::atomic<uint64_t> adds_{0};

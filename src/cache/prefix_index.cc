@@ -36,10 +36,22 @@ CacheKey PrefixIndex::TailKey(uint64_t chain, std::span<const int32_t> tail) {
 }
 
 CacheKey PrefixIndex::KeyOf(std::string_view model_id, std::span<const int32_t> prefix) const {
+  return Locate(model_id, prefix).key;
+}
+
+PrefixIndex::Location PrefixIndex::Locate(std::string_view model_id, std::span<const int32_t> prefix) const {
   uint64_t h = RootHash(model_id);
   size_t full = prefix.size() / block_ * block_;
   for (size_t i = 0; i < full; i += block_) h = ChainHash(h, prefix.subspan(i, block_));
-  return TailKey(h, prefix.subspan(full));
+  return Location{h, static_cast<int32_t>(prefix.size() - full), TailKey(h, prefix.subspan(full))};
+}
+
+std::vector<uint64_t> PrefixIndex::ChainHashes(std::string_view model_id, std::span<const int32_t> tokens) const {
+  std::vector<uint64_t> chain;
+  chain.reserve(tokens.size() / block_ + 1);
+  chain.push_back(RootHash(model_id));
+  for (size_t i = 0; i + block_ <= tokens.size(); i += block_) chain.push_back(ChainHash(chain.back(), tokens.subspan(i, block_)));
+  return chain;
 }
 
 CacheKey PrefixIndex::Insert(std::string_view model_id, std::span<const int32_t> prefix) {

@@ -49,6 +49,19 @@ class PrefixIndex {
   size_t size() const;  // checkpoints recorded
   int block_tokens() const { return block_; }
 
+  // The hashing, for a shared tier that keeps its own index (RedisTier):
+  // chain hashes of the root and of every full block of `tokens` (len / block + 1 values), and
+  // where a checkpoint of `prefix` sits: the chain hash of its last full block + its tail length.
+  struct Location {
+    uint64_t chain = 0;
+    int32_t tail_tokens = 0;
+    CacheKey key = 0;
+  };
+  std::vector<uint64_t> ChainHashes(std::string_view model_id, std::span<const int32_t> tokens) const;
+  Location Locate(std::string_view model_id, std::span<const int32_t> prefix) const;
+  // The key of the checkpoint `tail` tokens past the aligned prefix named by `chain`.
+  static CacheKey TailKey(uint64_t chain, std::span<const int32_t> tail);
+
  private:
   struct Tail {
     std::vector<int32_t> tokens;  // 0..block-1 tokens after the node's aligned prefix
@@ -67,7 +80,6 @@ class PrefixIndex {
 
   uint64_t RootHash(std::string_view model_id) const;
   uint64_t ChainHash(uint64_t parent, std::span<const int32_t> block) const;
-  static CacheKey TailKey(uint64_t chain, std::span<const int32_t> tail);
   void VisitMatches(std::string_view model_id, std::span<const int32_t> tokens,
                     std::vector<Match>* out) const;
 

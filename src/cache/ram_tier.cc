@@ -56,6 +56,12 @@ bool RamTier::Contains(CacheKey key) const {
 bool RamTier::Erase(CacheKey key) { return store_.Erase(key); }
 void RamTier::Clear() { store_.Clear(); }
 
+std::vector<EvictedEntry> RamTier::TakeAll() {
+  std::vector<EvictedEntry> out;
+  for (auto& e : store_.TakeAll()) out.push_back({e.key, TierEntry{std::move(e.item.value), e.item.priority, nullptr}});
+  return out;
+}
+
 TierStats RamTier::Stats() const {
   TierStats s;
   s.name = "l1";

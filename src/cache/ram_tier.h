@@ -25,6 +25,7 @@ class RamTier final : public CacheTier {
   bool Erase(CacheKey key) override;
   void Clear() override;
   TierStats Stats() const override;
+  std::vector<EvictedEntry> TakeAll() override;
 
  private:
   using Store = ShardedStore<std::shared_ptr<const Checkpoint>>;

@@ -12,12 +12,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "base/check.h"
 #include "cache/checkpoint.h"
 #include "cache/eviction_policy.h"
+#include "cache/flat_map.h"
 
 namespace dte {
 
@@ -44,16 +44,16 @@ class ShardedStore {
   std::optional<Item> Find(CacheKey key, bool take) {
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(key);
-    if (it == s.map.end()) return std::nullopt;
+    Slot* slot = s.map.Find(key);
+    if (slot == nullptr) return std::nullopt;
     if (!take) {
-      s.policy->Touch(it->second.handle);
-      return it->second.item;
+      s.policy->Touch(slot->handle);
+      return slot->item;
     }
-    Item item = std::move(it->second.item);
-    s.policy->Erase(it->second.handle);
-    s.map.erase(it);
-    Unaccount(item);
+    Item item = std::move(slot->item);
+    s.policy->Erase(slot->handle);
+    s.map.Erase(key);
+    Unaccount(s, item);
     return item;
   }
 
@@ -68,15 +68,19 @@ class ShardedStore {
     {
       Shard& s = shards_[home];
       std::lock_guard lock(s.mu);
-      auto it = s.map.find(key);
-      if (it != s.map.end()) {
-        Unaccount(it->second.item);
-        s.policy->Erase(it->second.handle);
-        s.map.erase(it);
+      // One adjustment of the global byte count for the net change (a locked add is the most
+      // expensive step of a put).
+      int64_t d_bytes = static_cast<int64_t>(item.bytes), d_raw = static_cast<int64_t>(item.raw_bytes), d_entries = 1;
+      if (Slot* old = s.map.Find(key)) {
+        d_bytes -= static_cast<int64_t>(old->item.bytes);
+        d_raw -= static_cast<int64_t>(old->item.raw_bytes);
+        d_entries = 0;
+        s.policy->Erase(old->handle);
+        s.map.Erase(key);
       }
-      Account(item);
+      Adjust(s, d_bytes, d_raw, d_entries);
       auto h = s.policy->Insert(key, PriorityWeight(item.priority));
-      s.map.emplace(key, Slot{std::move(item), h});
+      s.map.Insert(key, Slot{std::move(item), h});
     }
     // Evict until the budget holds: the home shard first, then its neighbours.
     for (size_t i = 0; i < shards_.size() && bytes_.load(std::memory_order_relaxed) > capacity_; ++i) {
@@ -85,17 +89,17 @@ class ShardedStore {
       while (bytes_.load(std::memory_order_relaxed) > capacity_) {
         std::optional<CacheKey> victim = s.policy->Evict();
         if (!victim) break;
-        auto it = s.map.find(*victim);
-        DTE_CHECK(it != s.map.end(), "sharded store: policy and map disagree");
+        Slot* slot = s.map.Find(*victim);
+        DTE_CHECK(slot != nullptr, "sharded store: policy and map disagree");
         if (*victim == key) {
           // Never push out the entry being inserted (it fits the budget): keep it as the newest.
-          it->second.handle = s.policy->Insert(key, PriorityWeight(it->second.item.priority));
+          slot->handle = s.policy->Insert(key, PriorityWeight(slot->item.priority));
           if (s.map.size() == 1) break;
           continue;
         }
-        Unaccount(it->second.item);
-        evicted->push_back({*victim, std::move(it->second.item)});
-        s.map.erase(it);
+        Unaccount(s, slot->item);
+        evicted->push_back({*victim, std::move(slot->item)});
+        s.map.Erase(*victim);
       }
     }
   }
@@ -103,17 +107,17 @@ class ShardedStore {
   bool Contains(CacheKey key) {
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
-    return s.map.contains(key);
+    return s.map.Contains(key);
   }
 
   bool Erase(CacheKey key) {
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
-    auto it = s.map.find(key);
-    if (it == s.map.end()) return false;
-    Unaccount(it->second.item);
-    s.policy->Erase(it->second.handle);
-    s.map.erase(it);
+    Slot* slot = s.map.Find(key);
+    if (slot == nullptr) return false;
+    Unaccount(s, slot->item);
+    s.policy->Erase(slot->handle);
+    s.map.Erase(key);
     return true;
   }
 
@@ -121,29 +125,53 @@ class ShardedStore {
   void Clear(const std::function<void(CacheKey)>& drop = {}) {
     for (auto& s : shards_) {
       std::lock_guard lock(s.mu);
-      for (auto& [key, slot] : s.map) {
-        Unaccount(slot.item);
+      s.map.ForEach([&](CacheKey key, Slot& slot) {
+        Unaccount(s, slot.item);
         s.policy->Erase(slot.handle);
         if (drop) drop(key);
-      }
-      s.map.clear();
+      });
+      s.map.Clear();
     }
   }
 
-  int64_t entries() const { return entries_.load(std::memory_order_relaxed); }
+  // Removes and returns everything (Flush moves it down a tier).
+  std::vector<Evicted> TakeAll() {
+    std::vector<Evicted> out;
+    for (auto& s : shards_) {
+      std::lock_guard lock(s.mu);
+      s.map.ForEach([&](CacheKey key, Slot& slot) {
+        Unaccount(s, slot.item);
+        s.policy->Erase(slot.handle);
+        out.push_back({key, std::move(slot.item)});
+      });
+      s.map.Clear();
+    }
+    return out;
+  }
+
+  int64_t entries() const {
+    int64_t n = 0;
+    for (const Shard& s : shards_) n += s.entries.load(std::memory_order_relaxed);
+    return n;
+  }
   int64_t bytes() const { return static_cast<int64_t>(bytes_.load(std::memory_order_relaxed)); }
-  int64_t raw_bytes() const { return static_cast<int64_t>(raw_bytes_.load(std::memory_order_relaxed)); }
+  int64_t raw_bytes() const {
+    int64_t n = 0;
+    for (const Shard& s : shards_) n += s.raw_bytes.load(std::memory_order_relaxed);
+    return n;
+  }
   size_t capacity() const { return capacity_; }
 
  private:
   struct Slot {
     Item item;
-    EvictionPolicy::Handle handle;
+    EvictionPolicy::Handle handle = 0;
   };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<CacheKey, Slot> map;    // GUARDED_BY(mu)
+    FlatMap<Slot> map;                         // GUARDED_BY(mu)
     std::unique_ptr<EvictionPolicy> policy;    // GUARDED_BY(mu)
+    std::atomic<int64_t> entries{0}, raw_bytes{0};  // written under mu
   };
 
   size_t ShardIndex(CacheKey key) const {
@@ -151,21 +179,20 @@ class ShardedStore {
     return static_cast<size_t>((key ^ (key >> 29) ^ (key >> 47)) % shards_.size());
   }
   Shard& ShardOf(CacheKey key) { return shards_[ShardIndex(key)]; }
-  void Account(const Item& item) {
-    bytes_.fetch_add(item.bytes, std::memory_order_relaxed);
-    raw_bytes_.fetch_add(item.raw_bytes, std::memory_order_relaxed);
-    entries_.fetch_add(1, std::memory_order_relaxed);
+  // Caller holds s.mu. The global byte count takes a locked add; the shard's own counts are only
+  // written under its lock, so a plain load + store suffices (readers load them atomically).
+  void Adjust(Shard& s, int64_t d_bytes, int64_t d_raw, int64_t d_entries) {
+    if (d_bytes != 0) bytes_.fetch_add(static_cast<size_t>(d_bytes), std::memory_order_relaxed);
+    s.raw_bytes.store(s.raw_bytes.load(std::memory_order_relaxed) + d_raw, std::memory_order_relaxed);
+    s.entries.store(s.entries.load(std::memory_order_relaxed) + d_entries, std::memory_order_relaxed);
   }
-  void Unaccount(const Item& item) {
-    bytes_.fetch_sub(item.bytes, std::memory_order_relaxed);
-    raw_bytes_.fetch_sub(item.raw_bytes, std::memory_order_relaxed);
-    entries_.fetch_sub(1, std::memory_order_relaxed);
+  void Unaccount(Shard& s, const Item& item) {
+    Adjust(s, -static_cast<int64_t>(item.bytes), -static_cast<int64_t>(item.raw_bytes), -1);
   }
 
   const size_t capacity_;
   std::vector<Shard> shards_;
-  std::atomic<size_t> bytes_{0}, raw_bytes_{0};
-  std::atomic<int64_t> entries_{0};
+  std::atomic<size_t> bytes_{0};  // against capacity_, across shards
 };
 
 }  // namespace dte

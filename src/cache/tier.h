@@ -1,5 +1,6 @@
 #pragma once
-// CacheTier: one level of the state cache (L1 RAM, L2 compressed RAM, L3 disk, later Redis).
+// CacheTier: one level of the state cache (L1 RAM, L2 compressed RAM, L3 disk; the shared Redis tier is
+// separate: RedisTier).
 // TieredCache stacks them; a tier knows nothing of its neighbours: Put reports what it evicted,
 // Get(take=true) hands an entry over for promotion.
 //
@@ -29,6 +30,9 @@ class CacheTier {
   virtual bool Erase(CacheKey key) = 0;
   virtual void Clear() = 0;
   virtual TierStats Stats() const = 0;
+  // Removes and returns every entry (TieredCache::Flush writes them to the tier below). A tier
+  // that is already the bottom returns nothing.
+  virtual std::vector<EvictedEntry> TakeAll() { return {}; }
 };
 
 }  // namespace dte

@@ -21,6 +21,9 @@ Result<std::unique_ptr<TieredCache>> TieredCache::Open(const TieredCacheOptions&
     }
     cache->tiers_.push_back(std::move(disk));
   }
+  if (options.redis) {
+    DTE_ASSIGN_OR_RETURN(cache->redis_, RedisTier::Open(*options.redis));
+  }
   return cache;
 }
 
@@ -81,15 +84,25 @@ void TieredCache::Demote(size_t level, std::vector<EvictedEntry> evicted) {
 std::optional<TieredCache::PrefixHit> TieredCache::LookupPrefix(std::string_view model_id,
                                                                 std::span<const int32_t> tokens) {
   lookups_.fetch_add(1, std::memory_order_relaxed);
+  std::optional<PrefixHit> best;
   for (const PrefixIndex::Match& m : index_.Matches(model_id, tokens)) {
     std::optional<TierEntry> e = Find(m.key);
     if (e) {
-      hits_.fetch_add(1, std::memory_order_relaxed);
-      return PrefixHit{m.tokens, m.key, std::move(e->checkpoint)};
+      best = PrefixHit{m.tokens, m.key, std::move(e->checkpoint)};
+      break;
     }
     index_.Remove(m.key);  // the tiers lost it (corrupt file, expired, cleared)
   }
-  return std::nullopt;
+  // Another worker may have cached a longer prefix: one pipelined round trip finds out.
+  if (redis_ && (!best || best->tokens < static_cast<int64_t>(tokens.size()))) {
+    auto remote = redis_->LookupPrefix(index_, model_id, tokens, best ? best->tokens : 0);
+    if (remote) {
+      Adopt(remote->key, remote->found);
+      best = PrefixHit{remote->tokens, remote->key, remote->found.checkpoint};
+    }
+  }
+  if (best) hits_.fetch_add(1, std::memory_order_relaxed);
+  return best;
 }
 
 CacheKey TieredCache::PutPrefix(std::string_view model_id, std::span<const int32_t> prefix, Checkpoint checkpoint,
@@ -98,40 +111,92 @@ CacheKey TieredCache::PutPrefix(std::string_view model_id, std::span<const int32
   checkpoint.prefix.assign(prefix.begin(), prefix.end());
   checkpoint.tokens = static_cast<int64_t>(prefix.size());
   CacheKey key = index_.Insert(model_id, prefix);
-  Put(key, std::make_shared<const Checkpoint>(std::move(checkpoint)), priority);
+  auto cp = std::make_shared<const Checkpoint>(std::move(checkpoint));
+  PutLocal(key, cp, priority);
+  if (redis_ && redis_->options().write_prefixes)
+    redis_->WriteAsync(key, std::move(cp), priority, index_.Locate(model_id, prefix));
   return key;
 }
 
 std::shared_ptr<const Checkpoint> TieredCache::Get(CacheKey key) {
   lookups_.fetch_add(1, std::memory_order_relaxed);
   std::optional<TierEntry> e = Find(key);
+  if (e && redis_ && e->priority == Priority::kConversation && redis_->options().check_sessions) {
+    // The session may have continued on another worker since this copy was made.
+    if (auto newer = redis_->NewerThanLocal(key)) {
+      Adopt(key, *newer);
+      e = TierEntry{newer->checkpoint, newer->priority, nullptr};
+    }
+  } else if (!e && redis_) {
+    if (auto remote = redis_->Get(key)) {
+      Adopt(key, *remote);
+      e = TierEntry{remote->checkpoint, remote->priority, nullptr};
+    }
+  }
   if (!e) return nullptr;
   hits_.fetch_add(1, std::memory_order_relaxed);
   return std::move(e->checkpoint);
 }
 
-void TieredCache::Put(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
+void TieredCache::PutLocal(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
   // A new value replaces any older copy lower down: one copy per key.
   for (size_t level = 1; level < tiers_.size(); ++level) tiers_[level]->Erase(key);
   Insert(key, TierEntry{std::move(checkpoint), priority, nullptr});
+}
+
+void TieredCache::Put(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
+  PutLocal(key, checkpoint, priority);
+  if (!redis_) return;
+  const RedisTierOptions& r = redis_->options();
+  if (priority == Priority::kConversation && r.sync_session_writes) redis_->Write(key, checkpoint, priority, std::nullopt);
+  else if (priority == Priority::kConversation || r.write_all) redis_->WriteAsync(key, std::move(checkpoint), priority, std::nullopt);
+}
+
+void TieredCache::Adopt(CacheKey key, const RedisTier::Found& found) {
+  doorkeeper_.TestAndAdd(key);
+  PutLocal(key, found.checkpoint, found.priority);
+  const Checkpoint& cp = *found.checkpoint;
+  if (!cp.prefix.empty() && index_.KeyOf(cp.model_id, cp.prefix) == key) index_.Insert(cp.model_id, cp.prefix);
 }
 
 bool TieredCache::Erase(CacheKey key) {
   bool any = false;
   for (auto& t : tiers_) any |= t->Erase(key);
   index_.Remove(key);
+  if (redis_) redis_->Erase(key);
   return any;
 }
 
 void TieredCache::Clear() {
+  if (redis_) redis_->Clear();
   for (auto& t : tiers_) t->Clear();
   index_.Clear();
   doorkeeper_.Clear();
 }
 
+Status TieredCache::Flush() {
+  if (redis_) redis_->Drain();
+  if (!disk_) return Status::Ok();
+  size_t failed = 0;
+  // L2 first, then L1: the most recently used entries end up newest in L3's order.
+  for (size_t level = tiers_.size() - 1; level-- > 0;) {
+    for (EvictedEntry& e : tiers_[level]->TakeAll()) {
+      std::vector<EvictedEntry> dropped;
+      if (!disk_->Put(e.key, std::move(e.entry), &dropped)) ++failed;
+      for (const EvictedEntry& d : dropped) index_.Remove(d.key);
+    }
+  }
+  if (failed) return Status::IoError("cache flush: " + std::to_string(failed) + " entries could not be written to L3");
+  return Status::Ok();
+}
+
 CacheStats TieredCache::Stats() const {
   CacheStats s;
   for (const auto& t : tiers_) s.tiers.push_back(t->Stats());
+  if (redis_) {
+    s.tiers.push_back(redis_->Stats());
+    s.redis_dirty_sessions = static_cast<int64_t>(redis_->dirty_sessions());
+  }
   s.prefix_entries = static_cast<int64_t>(index_.size());
   s.lookups = lookups_.load(std::memory_order_relaxed);
   s.hits = hits_.load(std::memory_order_relaxed);

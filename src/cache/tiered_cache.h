@@ -6,6 +6,14 @@
 // Put goes into L1; what L1 evicts is demoted to L2, what L2 evicts to L3 (when the doorkeeper
 // admits it), what L3 evicts is gone and leaves the prefix index too.
 //
+// With `redis` set, a shared tier beside the stack (RedisTier): sessions (Put with priority
+// conversation) are written through to Redis before Put returns (unless sync_session_writes is
+// off: then in the background, like the rest), prefix checkpoints (and, with
+// write_all, every Put) in the background; a Get or LookupPrefix that misses locally (or, for
+// LookupPrefix, finds only a shorter prefix) asks Redis and moves what it finds into L1. A local
+// session hit first checks that no other worker has written a newer copy. A Redis outage only
+// makes these steps misses (short timeouts, then a circuit breaker skips Redis for a while).
+//
 // Thread-safe: every method may be called from any thread. Checkpoints are immutable once cached
 // (shared_ptr<const Checkpoint>); a caller copies the state bytes into its own State.
 // Concurrent Puts of the same key are last-writer-wins; a Get racing a Put of the same key may
@@ -24,6 +32,7 @@
 #include "cache/doorkeeper.h"
 #include "cache/prefix_index.h"
 #include "cache/ram_tier.h"
+#include "cache/redis_tier.h"
 
 namespace dte {
 
@@ -34,14 +43,16 @@ struct TieredCacheOptions {
   CompressedTierOptions l2;
   std::optional<DiskTierOptions> l3;     // nullopt: no disk tier
   bool l3_admit_all = false;             // false: the doorkeeper keeps one-hit wonders off disk
+  std::optional<RedisTierOptions> redis; // nullopt: no shared tier
 };
 
 struct CacheStats {
-  std::vector<TierStats> tiers;  // l1, l2 (if on), l3 (if on), in that order
+  std::vector<TierStats> tiers;  // l1, l2 (if on), l3 (if on), redis (if on), in that order
   int64_t prefix_entries = 0;    // checkpoints in the prefix index
   int64_t lookups = 0;           // LookupPrefix + Get calls
   int64_t hits = 0;              // ... that found something in some tier
   int64_t l3_admission_rejections = 0;
+  int64_t redis_dirty_sessions = 0;  // session writes Redis missed, waiting to be written again
 };
 
 class TieredCache {
@@ -67,8 +78,16 @@ class TieredCache {
   void Put(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority);
   bool Erase(CacheKey key);  // from every tier and the index
 
-  void Clear();  // POST /v1/cache/clear
+  // POST /v1/cache/clear: every local tier and the index; with Redis, also the shared keys under
+  // its key_prefix (for every worker) and the writes still queued for it.
+  void Clear();
+  // For shutdown: waits for queued Redis writes, then moves everything in L1 and L2 down to L3
+  // (bypassing the admission filter), so the next process starts warm. The cache stays usable
+  // (entries come back up from disk on demand). Without L3 only the Redis writes are waited for.
+  // An error counts entries L3 could not take (they are dropped).
+  Status Flush();
   CacheStats Stats() const;
+  bool has_redis() const { return redis_ != nullptr; }
   const PrefixIndex& index() const { return index_; }
 
  private:
@@ -76,6 +95,10 @@ class TieredCache {
   // Finds `key` in the tiers (L1 keeps; lower tiers hand the entry up into L1).
   std::optional<TierEntry> Find(CacheKey key);
   void Insert(CacheKey key, TierEntry entry);
+  // Stores locally (replacing lower copies) without writing to Redis.
+  void PutLocal(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority);
+  // Takes an entry found in Redis into L1 (and the prefix index, for a prefix checkpoint).
+  void Adopt(CacheKey key, const RedisTier::Found& found);
   // Sends `evicted` from tier `level` down the stack, dropping what falls off the bottom.
   void Demote(size_t level, std::vector<EvictedEntry> evicted);
 
@@ -84,7 +107,9 @@ class TieredCache {
   std::vector<std::unique_ptr<CacheTier>> tiers_;  // fixed after Open
   DiskTier* disk_ = nullptr;                       // tiers_.back() when L3 is on
   Doorkeeper doorkeeper_;
-  std::atomic<int64_t> lookups_{0}, hits_{0}, admission_rejections_{0};
+  std::unique_ptr<RedisTier> redis_;
+  StripedCounter lookups_, hits_;
+  std::atomic<int64_t> admission_rejections_{0};
 };
 
 }  // namespace dte

@@ -31,7 +31,29 @@ int RunServeCommand(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_s, "seconds to finish in-flight work on SIGTERM")->check(CLI::Range(0, 3600));
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  bool no_cache = false;
+  app.add_flag("--no-cache", no_cache,
+               "run without the state cache (prefix checkpoints, sessions on disk)");
+  app.add_option("--cache-ram-mb", o.cache.ram_mb, "state cache L1 budget (decoded states), MiB")
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--cache-compressed-mb", o.cache.compressed_mb,
+                 "state cache L2 budget (compressed), MiB; 0: no L2")
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--cache-dir", o.cache.dir,
+                 "directory of the on-disk state cache (L3; survives restarts)");
+  app.add_option("--cache-disk-mb", o.cache.disk_mb, "state cache L3 budget, MiB")
+      ->check(CLI::Range(1, 1 << 26));
+  app.add_option(
+         "--checkpoint-interval", o.cache.checkpoint_interval,
+         "prefix checkpoint every N prompt tokens (besides prompt ends and chat turns); 0: none")
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--redis", o.cache.redis_url,
+                 "shared state cache tier, redis://[:password@]host[:port][/db]");
+  app.add_option(
+      "--admin-token", o.admin_token,
+      "bearer token for admin endpoints (POST /v1/cache/clear); default: loopback clients only");
   CLI11_PARSE(app, argc, argv);
+  o.cache.enabled = !no_cache;
   o.drain_timeout = std::chrono::seconds(drain_s);
   o.engine.sessions.idle_ttl = std::chrono::seconds(idle_ttl_s);
   SetLogLevel(log_level == "debug" ? LogLevel::kDebug : log_level == "warning" ? LogLevel::kWarning

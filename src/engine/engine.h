@@ -1,12 +1,16 @@
 #pragma once
-// The inference engine of one worker: a model, its tokenizer, the sessions, and one scheduler
-// thread that runs every admitted request in continuous batches (see scheduler.h).
+// The inference engine of one worker: a model, its tokenizer, the sessions, an optional state
+// cache (engine_cache.h: prefix checkpoints, sessions evicted to RAM / disk / Redis), and one
+// scheduler thread that runs every admitted request in continuous batches (see scheduler.h).
 // Submit may be called from any thread; output arrives on the request's TokenChannel.
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <optional>
 
+#include "engine/engine_cache.h"
 #include "engine/request.h"
 #include "engine/session_store.h"
 #include "engine/token_channel.h"
@@ -21,6 +25,7 @@ struct EngineOptions {
   int64_t prefill_chunk = 256;  // prompt tokens per step, over all sequences
   int threads = 0;              // forward-pass threads; 0 = hardware threads
   SessionOptions sessions;
+  StateCacheOptions cache;  // cache.cache == null: no state cache
 };
 
 // Called on the scheduler thread; implementations must be quick and thread-safe.
@@ -38,6 +43,7 @@ struct EngineStats {
   int64_t active_sequences = 0;
   int64_t sessions = 0;
   int64_t session_state_bytes = 0;
+  std::optional<StateCacheCounters> cache;  // set when the engine has a state cache
 };
 
 class Scheduler;
@@ -56,9 +62,21 @@ class Engine {
   Status Submit(GenerationRequest request, std::shared_ptr<TokenChannel> channel);
 
   // Stops the scheduler; requests still queued or running end with an Unavailable error.
+  // With a state cache, idle sessions are then written to it and it is asked to persist.
   void Shutdown();
 
+  // A session held in memory or, failing that, restored from the state cache (evicted earlier,
+  // kept from before a restart, or written by another worker through a shared tier). With
+  // session write-through (a shared tier), an idle session held here is also compared with the
+  // cached copy and replaced when another worker has run more turns on it since.
+  std::optional<SessionInfo> FindSession(const std::string& id);
+  // A new idle session with a fresh state (written through to a shared cache tier at once).
+  Result<std::string> CreateSession();
+  // Deletes a session from memory and from the state cache. NotFound if it was in neither.
+  Status DeleteSession(const std::string& id);
+
   SessionStore& sessions() { return sessions_; }
+  EngineCache* cache() { return cache_.get(); }  // null without a state cache
   const Model& model() const { return *model_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   EngineStats Stats() const;
@@ -67,6 +85,9 @@ class Engine {
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
   SessionStore sessions_;
+  std::unique_ptr<EngineCache> cache_;
+  std::mutex restore_mu_;  // one restore from the cache at a time (two requests, one session)
+  std::once_flag shutdown_once_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 

@@ -22,12 +22,16 @@ struct GenerationRequest {
   std::vector<int32_t> stop_tokens;
   // Continue this session's state (see SessionStore); the new tokens are appended to it.
   std::optional<std::string> session_id;
+  // Offsets in prompt_tokens where a chat message ends: with a state cache, a checkpoint is
+  // taken there (besides the prompt's end and every checkpoint_interval tokens).
+  std::vector<int64_t> checkpoint_offsets;
 };
 
 struct Usage {
   int64_t prompt_tokens = 0;      // tokens prefilled for this request
   int64_t completion_tokens = 0;  // tokens sampled
-  int64_t cached_tokens = 0;      // history not re-processed (a session's earlier turns)
+  int64_t cached_tokens = 0;      // tokens not re-processed: a session's history, a cached prefix
+  int64_t prefix_hit_tokens = 0;  // ... of which came from a cached prefix checkpoint
 };
 
 // One piece of output: text safe to show (never a split UTF-8 character, never part of a stop

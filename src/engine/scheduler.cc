@@ -5,10 +5,11 @@
 namespace dte {
 
 Scheduler::Scheduler(const Model& model, const Tokenizer& tokenizer, SessionStore& sessions,
-                     EngineOptions options, EngineObserver* observer)
+                     EngineCache* cache, EngineOptions options, EngineObserver* observer)
     : model_(model),
       tokenizer_(tokenizer),
       sessions_(sessions),
+      cache_(cache),
       options_(options),
       observer_(observer),
       pool_(options.threads > 0 ? options.threads : ThreadPool::HardwareThreads()) {
@@ -70,6 +71,9 @@ bool Scheduler::Admit() {
     queue_.pop_front();
     seq->sampler.emplace(seq->request.sampling, model_.config().n_vocab);
     seq->stop = StopMatcher(seq->request.stop_tokens, seq->request.stop_strings);
+    if (seq->sample_from_cache) {
+      seq->logits = std::move(seq->cached_logits);
+    }
     seq->logits.resize(static_cast<size_t>(model_.config().n_vocab));
     active_.push_back(std::move(seq));
   }
@@ -81,6 +85,7 @@ bool Scheduler::Admit() {
 void Scheduler::FormBatch() {
   chunks_.clear();
   chunk_owner_.clear();
+  chunk_emits_.clear();
   int64_t budget = options_.prefill_chunk;
   for (auto& owned : active_) {
     Sequence& seq = *owned;
@@ -88,18 +93,38 @@ void Scheduler::FormBatch() {
       Finish(seq, FinishReason::kCancelled);
       continue;
     }
+    if (seq.sample_from_cache) {  // the whole prompt was cached: first token without a forward pass
+      seq.sample_from_cache = false;
+      if (seq.request.max_tokens == 0) {
+        Finish(seq, FinishReason::kLength);
+      } else {
+        Emit(seq);
+      }
+      if (seq.completion) continue;
+    }
+    bool emits = false;
     if (seq.feed_last_token) {
       chunks_.push_back({std::span<const int32_t>(&seq.last_token, 1), &seq.state(), seq.logits.data()});
     } else if (!seq.prefill_done() && budget > 0) {
-      const size_t take = std::min<size_t>(static_cast<size_t>(budget), seq.prompt.size() - seq.prefilled);
+      size_t end = seq.prefilled +
+                   std::min<size_t>(static_cast<size_t>(budget), seq.prompt.size() - seq.prefilled);
+      bool at_checkpoint = false;
+      if (seq.next_checkpoint < seq.checkpoint_at.size() &&
+          seq.checkpoint_at[seq.next_checkpoint] <= end) {
+        end =
+            seq.checkpoint_at[seq.next_checkpoint];  // stop there: the checkpoint needs that state
+        at_checkpoint = true;
+      }
+      const size_t take = end - seq.prefilled;
       budget -= static_cast<int64_t>(take);
-      const bool last = seq.prefilled + take == seq.prompt.size();
-      float* logits = last && seq.request.max_tokens > 0 ? seq.logits.data() : nullptr;
+      emits = end == seq.prompt.size() && seq.request.max_tokens > 0;
+      float* logits = emits || at_checkpoint ? seq.logits.data() : nullptr;
       chunks_.push_back({std::span<const int32_t>(seq.prompt).subspan(seq.prefilled, take), &seq.state(), logits});
     } else {
       continue;
     }
     chunk_owner_.push_back(&seq);
+    chunk_emits_.push_back(emits || seq.feed_last_token);
   }
 }
 
@@ -114,14 +139,25 @@ void Scheduler::Step() {
       seq.feed_last_token = false;
     } else {
       seq.prefilled += chunks_[i].tokens.size();
+      if (seq.next_checkpoint < seq.checkpoint_at.size() &&
+          seq.checkpoint_at[seq.next_checkpoint] == seq.prefilled)
+        TakeCheckpoint(seq);  // before Emit: sampling may rescale the logits
     }
-    if (chunks_[i].logits != nullptr) {
+    if (chunk_emits_[i]) {
       Emit(seq);
     } else if (seq.prefill_done() && seq.request.max_tokens == 0) {
       Finish(seq, FinishReason::kLength);  // prefill only (e.g. a session's system prompt)
     }
   }
   if (observer_) observer_->OnStep(static_cast<int64_t>(chunks_.size()), tokens, SecondsSince(start));
+}
+
+// Copies the state and logits after prompt[0, prefilled) to the state cache's writer.
+void Scheduler::TakeCheckpoint(Sequence& seq) {
+  ++seq.next_checkpoint;
+  if (cache_ == nullptr) return;
+  cache_->PutPrefix(std::span<const int32_t>(seq.prompt).first(seq.prefilled), seq.state(),
+                    seq.logits);
 }
 
 void Scheduler::Emit(Sequence& seq) {
@@ -156,6 +192,7 @@ void Scheduler::Finish(Sequence& seq, FinishReason reason, Status error) {
   c.usage.prompt_tokens = static_cast<int64_t>(seq.prompt.size());
   c.usage.completion_tokens = seq.generated;
   c.usage.cached_tokens = seq.cached_tokens;
+  c.usage.prefix_hit_tokens = seq.prefix_hit_tokens;
   seq.completion = std::move(c);
 }
 
@@ -174,18 +211,33 @@ void Scheduler::Close(Sequence& seq) {
     } else if (seq.backup) {
       seq.session->state = std::move(*seq.backup);  // an aborted turn leaves no trace
     }
-    sessions_.Release(std::move(*seq.session), added, completed);
+    // Write-through (a shared tier lets another worker continue the session): copy first, the
+    // store takes the lease.
+    std::optional<SessionLease> copy;
+    if (completed && cache_ && cache_->options().session_write_through) copy = *seq.session;
+    std::optional<SessionInfo> info = sessions_.Release(std::move(*seq.session), added, completed);
     seq.session.reset();
+    if (copy && info) {
+      ReportFinished(seq);
+      // The reply ends once the session is in the cache: the client's next turn may go to
+      // another worker, which must find this one.
+      cache_->PutSession(*info, std::move(*copy),
+                         [channel = seq.channel, c] { channel->Close(c); });
+      return;
+    }
   }
-  if (observer_) {
-    const double total = SecondsSince(seq.submitted);
-    double tpot = 0;
-    if (seq.first_token_at && seq.generated > 1)
-      tpot = std::chrono::duration<double>(SteadyClock::now() - *seq.first_token_at).count() /
-             static_cast<double>(seq.generated - 1);
-    observer_->OnFinished(c.usage, c.reason, total, tpot);
-  }
+  ReportFinished(seq);
   seq.channel->Close(c);
+}
+
+void Scheduler::ReportFinished(const Sequence& seq) {
+  if (!observer_) return;
+  const double total = SecondsSince(seq.submitted);
+  double tpot = 0;
+  if (seq.first_token_at && seq.generated > 1)
+    tpot = std::chrono::duration<double>(SteadyClock::now() - *seq.first_token_at).count() /
+           static_cast<double>(seq.generated - 1);
+  observer_->OnFinished(seq.completion->usage, seq.completion->reason, total, tpot);
 }
 
 void Scheduler::Retire() {

@@ -3,7 +3,10 @@
 //   Admit      move queued requests into free slots (FIFO), blocking while there is no work
 //   FormBatch  one token for every decoding sequence + up to `prefill_chunk` prompt tokens of
 //              prefilling ones (oldest first), so long prompts never starve decodes
-//   Step       one Model::ForwardBatch over all of it (matrix-matrix work)
+//              (a prefill chunk ends at the sequence's next checkpoint offset, if any)
+//   Step       one Model::ForwardBatch over all of it (matrix-matrix work); checkpoints are
+//              copied out to the state cache's writer
+
 //   Emit       sample, stop-check and push text to each request's channel
 //   Retire     close finished or cancelled sequences, hand sessions back
 // Requests join and leave between steps. Cancellation (TokenChannel::Cancel) takes effect at
@@ -24,8 +27,9 @@ namespace dte {
 
 class Scheduler {
  public:
-  Scheduler(const Model& model, const Tokenizer& tokenizer, SessionStore& sessions, EngineOptions options,
-            EngineObserver* observer);
+  // `cache` may be null (no state cache); it must outlive the scheduler.
+  Scheduler(const Model& model, const Tokenizer& tokenizer, SessionStore& sessions,
+            EngineCache* cache, EngineOptions options, EngineObserver* observer);
   ~Scheduler();
 
   // Queues a prepared sequence (Engine::Submit validated it). ResourceExhausted when the
@@ -42,13 +46,16 @@ class Scheduler {
   void FormBatch();
   void Step();
   void Emit(Sequence& seq);
+  void TakeCheckpoint(Sequence& seq);
   void Retire();
   void Finish(Sequence& seq, FinishReason reason, Status error = Status::Ok());
   void Close(Sequence& seq);
+  void ReportFinished(const Sequence& seq);
 
   const Model& model_;
   const Tokenizer& tokenizer_;
   SessionStore& sessions_;
+  EngineCache* const cache_;
   const EngineOptions options_;
   EngineObserver* const observer_;
   ThreadPool pool_;
@@ -65,6 +72,7 @@ class Scheduler {
   std::vector<std::unique_ptr<Sequence>> active_;
   std::vector<SequenceChunk> chunks_;
   std::vector<Sequence*> chunk_owner_;
+  std::vector<char> chunk_emits_;  // the chunk ends the prompt: sample from its logits
   std::thread thread_;
 };
 

@@ -22,7 +22,8 @@ struct Sequence {
   std::optional<SessionLease> session;  // the state lives in the lease for session requests
   std::optional<State> own_state;       // otherwise here
   std::optional<State> backup;          // a session's state before this request (restored on abort)
-  int64_t cached_tokens = 0;            // session history not re-processed
+  int64_t cached_tokens = 0;            // session history / cached prefix not re-processed
+  int64_t prefix_hit_tokens = 0;        // the cached prefix part of cached_tokens
 
   std::vector<int32_t> prompt;  // the session's pending tokens, then the request's prompt
   size_t pending_in_prompt = 0;  // how many of them were the session's (already counted there)
@@ -33,6 +34,14 @@ struct Sequence {
   bool feed_last_token = false;  // last_token was sampled and goes through the model next step
   int64_t generated = 0;
   std::vector<float> logits;
+
+  // State cache: prompt offsets (ascending, all > prefilled) where a prefix checkpoint is taken;
+  // empty unless the state started fresh (prompt[0, n) is then a cacheable prefix).
+  std::vector<size_t> checkpoint_at;
+  size_t next_checkpoint = 0;
+  // The whole prompt was a cache hit: sample the first token from these logits, no forward pass.
+  std::vector<float> cached_logits;
+  bool sample_from_cache = false;
 
   SteadyClock::time_point submitted;
   std::optional<SteadyClock::time_point> first_token_at;

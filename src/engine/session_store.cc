@@ -20,21 +20,57 @@ SessionStore::SessionStore(SessionOptions options, std::function<Clock::time_poi
     : options_(options), now_(std::move(now)) {}
 
 Result<std::string> SessionStore::Create(State state) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (sessions_.size() >= options_.max_sessions && !EvictOneIdleLocked())
-    return Status::ResourceExhausted("all " + std::to_string(options_.max_sessions) + " sessions are busy");
-  std::string id = NewSessionId(++id_counter_);
-  Entry e;
-  e.info.id = id;
-  e.info.created = e.info.last_used = now_();
-  e.info.state_bytes = state.bytes();
-  state_bytes_ += state.bytes();
-  e.lease = SessionLease{id, std::move(state), {}, true};
-  sessions_.emplace(id, std::move(e));
+  Evicted evicted;
+  std::string id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sessions_.size() >= options_.max_sessions && !EvictOneIdleLocked(&evicted))
+      return Status::ResourceExhausted("all " + std::to_string(options_.max_sessions) +
+                                       " sessions are busy");
+    id = NewSessionId(++id_counter_);
+    Entry e;
+    e.info.id = id;
+    e.info.created = e.info.last_used = now_();
+    e.info.state_bytes = state.bytes();
+    state_bytes_ += state.bytes();
+    e.lease = SessionLease{id, std::move(state), {}, true};
+    sessions_.emplace(id, std::move(e));
+  }
+  HandOver(std::move(evicted));
   return id;
 }
 
-bool SessionStore::EvictOneIdleLocked() {
+Status SessionStore::Restore(SessionInfo info, SessionLease lease) {
+  Evicted evicted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(info.id);
+    if (it != sessions_.end() && !it->second.deleted)
+      return Status::Conflict("session '" + info.id + "' is already held");
+    if (it == sessions_.end() && sessions_.size() >= options_.max_sessions &&
+        !EvictOneIdleLocked(&evicted))
+      return Status::ResourceExhausted("all " + std::to_string(options_.max_sessions) +
+                                       " sessions are busy");
+    if (it != sessions_.end()) {  // deleted while busy, not yet released: replace it
+      state_bytes_ -= it->second.info.state_bytes;
+      sessions_.erase(it);
+    }
+    Entry e;
+    info.busy = false;
+    info.state_bytes = lease.state.bytes();
+    info.ended_with_stop = lease.ended_with_stop;
+    lease.id = info.id;
+    state_bytes_ += info.state_bytes;
+    e.info = std::move(info);
+    e.lease = std::move(lease);
+    std::string id = e.info.id;
+    sessions_.emplace(std::move(id), std::move(e));
+  }
+  HandOver(std::move(evicted));
+  return Status::Ok();
+}
+
+bool SessionStore::EvictOneIdleLocked(Evicted* out) {
   auto victim = sessions_.end();
   for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
     if (!it->second.lease) continue;  // busy
@@ -42,8 +78,14 @@ bool SessionStore::EvictOneIdleLocked() {
   }
   if (victim == sessions_.end()) return false;
   state_bytes_ -= victim->second.info.state_bytes;
+  out->emplace_back(std::move(victim->second.info), std::move(*victim->second.lease));
   sessions_.erase(victim);
   return true;
+}
+
+void SessionStore::HandOver(Evicted evicted) {
+  if (!on_evict_) return;
+  for (auto& [info, lease] : evicted) on_evict_(info, std::move(lease));
 }
 
 Result<SessionLease> SessionStore::Acquire(const std::string& id) {
@@ -60,15 +102,16 @@ Result<SessionLease> SessionStore::Acquire(const std::string& id) {
   return lease;
 }
 
-void SessionStore::Release(SessionLease lease, int64_t tokens_added, bool completed) {
+std::optional<SessionInfo> SessionStore::Release(SessionLease lease, int64_t tokens_added,
+                                                 bool completed) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(lease.id);
-  if (it == sessions_.end()) return;
+  if (it == sessions_.end()) return std::nullopt;
   Entry& e = it->second;
   if (e.deleted) {
     state_bytes_ -= e.info.state_bytes;
     sessions_.erase(it);
-    return;
+    return std::nullopt;
   }
   e.info.busy = false;
   e.info.last_used = now_();
@@ -81,6 +124,7 @@ void SessionStore::Release(SessionLease lease, int64_t tokens_added, bool comple
   e.info.state_bytes = lease.state.bytes();
   state_bytes_ += e.info.state_bytes;
   e.lease = std::move(lease);
+  return e.info;
 }
 
 Status SessionStore::Delete(const std::string& id) {
@@ -104,19 +148,38 @@ std::optional<SessionInfo> SessionStore::Get(const std::string& id) const {
 }
 
 size_t SessionStore::ExpireIdle() {
+  Evicted evicted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto cutoff = now_() - options_.idle_ttl;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      if (it->second.lease && it->second.info.last_used < cutoff) {
+        state_bytes_ -= it->second.info.state_bytes;
+        evicted.emplace_back(std::move(it->second.info), std::move(*it->second.lease));
+        it = sessions_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  const size_t n = evicted.size();
+  HandOver(std::move(evicted));
+  return n;
+}
+
+std::vector<std::pair<SessionInfo, SessionLease>> SessionStore::DrainIdle() {
+  Evicted out;
   std::lock_guard<std::mutex> lock(mu_);
-  const auto cutoff = now_() - options_.idle_ttl;
-  size_t n = 0;
   for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second.lease && it->second.info.last_used < cutoff) {
+    if (it->second.lease && !it->second.deleted) {
       state_bytes_ -= it->second.info.state_bytes;
+      out.emplace_back(std::move(it->second.info), std::move(*it->second.lease));
       it = sessions_.erase(it);
-      ++n;
     } else {
       ++it;
     }
   }
-  return n;
+  return out;
 }
 
 size_t SessionStore::size() const {

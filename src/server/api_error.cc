@@ -9,6 +9,8 @@ std::string TypeForHttp(int status) {
   switch (status) {
     case 400: return "invalid_request_error";
     case 401: return "authentication_error";
+    case 403:
+      return "permission_error";
     case 404: return "not_found_error";
     case 405: return "invalid_request_error";
     case 408: return "timeout_error";

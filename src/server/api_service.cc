@@ -93,6 +93,8 @@ http::Router ApiService::MakeRouter() {
   r.Post("/v1/sessions", bind(&ApiService::CreateSession));
   r.Get("/v1/sessions/{id}", bind(&ApiService::GetSession));
   r.Delete("/v1/sessions/{id}", bind(&ApiService::DeleteSession));
+  r.Get("/v1/cache/stats", bind(&ApiService::CacheStats));
+  r.Post("/v1/cache/clear", bind(&ApiService::CacheClear));
   r.Get("/health", bind(&ApiService::Health));
   r.Get("/ready", bind(&ApiService::Ready));
   r.Get("/metrics", bind(&ApiService::Metrics));
@@ -101,7 +103,8 @@ http::Router ApiService::MakeRouter() {
 
 std::string ApiService::RouteLabel(std::string_view method, std::string_view path) {
   static const char* kRoutes[] = {
-      "/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/sessions", "/health", "/ready",
+      "/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/sessions",
+      "/v1/cache/stats", "/v1/cache/clear",      "/health",    "/ready",
       "/metrics"};
   for (const char* r : kRoutes)
     if (path == r) return r;
@@ -134,7 +137,7 @@ awaitable<void> ApiService::CreateSession(http::Request& req, http::Responder& r
     co_return;
   }
   const std::string system = std::get<std::string>(parsed);
-  Result<std::string> id = engine_.sessions().Create(engine_.model().NewState());
+  Result<std::string> id = engine_.CreateSession();
   if (!id.ok()) {
     const ApiError reply_error = ApiErrorFromStatus(id.status());
     co_await SendError(res, reply_error);
@@ -151,7 +154,7 @@ awaitable<void> ApiService::CreateSession(http::Request& req, http::Responder& r
     std::vector<TokenPiece> ignored;
     while (s.ok() && !done) done = co_await run.Next(&ignored);
     if (!s.ok() || done->reason != FinishReason::kLength) {
-      (void)engine_.sessions().Delete(*id);
+      (void)engine_.DeleteSession(*id);
       if (!s.ok()) {
         const ApiError reply_error = ApiErrorFromStatus(s);
         co_await SendError(res, reply_error);
@@ -176,7 +179,7 @@ awaitable<void> ApiService::CreateSession(http::Request& req, http::Responder& r
 }
 
 awaitable<void> ApiService::GetSession(http::Request& req, http::Responder& res) {
-  std::optional<SessionInfo> info = engine_.sessions().Get(std::string(req.PathParam("id")));
+  std::optional<SessionInfo> info = engine_.FindSession(std::string(req.PathParam("id")));
   if (!info) {
     const ApiError reply_error =
         MakeApiError(404, "no session '" + std::string(req.PathParam("id")) + "'", std::nullopt,
@@ -190,7 +193,7 @@ awaitable<void> ApiService::GetSession(http::Request& req, http::Responder& res)
 
 awaitable<void> ApiService::DeleteSession(http::Request& req, http::Responder& res) {
   const std::string id(req.PathParam("id"));
-  Status s = engine_.sessions().Delete(id);
+  Status s = engine_.DeleteSession(id);
   if (!s.ok()) {
     const ApiError reply_error = MakeApiError(404, s.message(), std::nullopt, "session_not_found");
     co_await SendError(res, reply_error);
@@ -215,8 +218,10 @@ awaitable<void> ApiService::Ready(http::Request&, http::Responder& res) {
 }
 
 awaitable<void> ApiService::Metrics(http::Request&, http::Responder& res) {
-  co_await res.Send(200, "text/plain; version=0.0.4; charset=utf-8",
-                    metrics_.Serialize(engine_.Stats()));
+  std::optional<dte::CacheStats> cache;
+  if (EngineCache* c = engine_.cache()) cache = c->cache().Stats();
+  std::string body = metrics_.Serialize(engine_.Stats(), cache ? &*cache : nullptr);
+  co_await res.Send(200, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
 }
 
 }  // namespace dte::server

@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP API of one worker: OpenAI-compatible completions and chat (streamed or not),
-// models, sessions, health, readiness and metrics. Handlers are coroutines on the connection's
-// executor; they hand generation to the Engine and wait for its TokenChannel through an
-// AsyncNotifier (no polling), and cancel the sequence when their client goes away.
+// models, sessions, the state cache (stats, clear), health, readiness and metrics. Handlers are
+// coroutines on the connection's executor; they hand generation to the Engine and wait for its
+// TokenChannel through an AsyncNotifier (no polling), and cancel the sequence when their client
+// goes away.
 
 #include <atomic>
 #include <string>
@@ -21,6 +22,7 @@ struct ApiOptions {
   ApiLimits limits;
   ChatTemplate chat_template;
   std::vector<int32_t> stop_tokens;  // always stop on these (e.g. World's end-of-text id 0)
+  std::string admin_token;           // admin endpoints: empty = loopback clients only
 };
 
 class ApiService {
@@ -42,6 +44,8 @@ class ApiService {
   Awaitable CreateSession(http::Request& req, http::Responder& res);
   Awaitable GetSession(http::Request& req, http::Responder& res);
   Awaitable DeleteSession(http::Request& req, http::Responder& res);
+  Awaitable CacheStats(http::Request& req, http::Responder& res);
+  Awaitable CacheClear(http::Request& req, http::Responder& res);
   Awaitable Health(http::Request& req, http::Responder& res);
   Awaitable Ready(http::Request& req, http::Responder& res);
   Awaitable Metrics(http::Request& req, http::Responder& res);

@@ -28,13 +28,24 @@ std::string Clean(std::string text, const std::string& separator) {
 }  // namespace
 
 std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool continuing_without_separator) const {
-  std::string out = continuing_without_separator ? separator : "";
+  std::string out;
+  for (const std::string& piece : RenderPieces(messages, continuing_without_separator))
+    out += piece;
+  return out;
+}
+
+std::vector<std::string> ChatTemplate::RenderPieces(const std::vector<ChatMessage>& messages,
+                                                    bool continuing_without_separator) const {
+  std::vector<std::string> pieces;
+  std::string lead = continuing_without_separator ? separator : "";
   for (const ChatMessage& m : messages) {
     const std::string& prefix =
         m.role == "system" ? system_prefix : m.role == "assistant" ? assistant_prefix : user_prefix;
-    out += prefix + Clean(m.content, separator) + separator;
+    pieces.push_back(lead + prefix + Clean(m.content, separator) + separator);
+    lead.clear();
   }
-  return out + generation_prompt;
+  pieces.push_back(lead + generation_prompt);
+  return pieces;
 }
 
 std::string ChatTemplate::RenderSystem(const std::string& system_prompt) const {

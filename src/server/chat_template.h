@@ -23,6 +23,11 @@ struct ChatTemplate {
   // Prompt text for `messages`, ending with the generation prompt. `continuing` is true when
   // the text goes after a session's history that did not end with the separator.
   std::string Render(const std::vector<ChatMessage>& messages, bool continuing_without_separator = false) const;
+  // The same text cut after each message: one piece per message, then the generation prompt.
+  // Tokenized piece by piece, a conversation's earlier turns keep the same tokens in every later
+  // request (what lets the state cache resume from a turn boundary).
+  std::vector<std::string> RenderPieces(const std::vector<ChatMessage>& messages,
+                                        bool continuing_without_separator = false) const;
   // Only the system prompt (for a new session), with its separator.
   std::string RenderSystem(const std::string& system_prompt) const;
 

@@ -51,15 +51,23 @@ std::variant<GenerationRequest, ApiError> ToGeneration(const ApiRequest& api, En
   }
   bool continuing_without_separator = false;
   if (api.session_id) {
-    std::optional<SessionInfo> info = engine.sessions().Get(*api.session_id);
+    std::optional<SessionInfo> info =
+        engine.FindSession(*api.session_id);  // may restore it from the cache
     if (!info)
       return MakeApiError(404, "no session '" + *api.session_id + "'", "session_id",
                           "session_not_found");
     continuing_without_separator = info->turns > 0 && !info->ended_with_stop;
     gen.session_id = api.session_id;
   }
-  gen.prompt_tokens = engine.tokenizer().Encode(
-      opt.chat_template.Render(api.messages, continuing_without_separator));
+  // Piece by piece: each message end is a checkpoint offset for the state cache.
+  const std::vector<std::string> pieces =
+      opt.chat_template.RenderPieces(api.messages, continuing_without_separator);
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    std::vector<int32_t> ids = engine.tokenizer().Encode(pieces[i]);
+    gen.prompt_tokens.insert(gen.prompt_tokens.end(), ids.begin(), ids.end());
+    if (i + 1 < pieces.size())
+      gen.checkpoint_offsets.push_back(static_cast<int64_t>(gen.prompt_tokens.size()));
+  }
   gen.stop_strings.push_back(opt.chat_template.stop);
   return gen;
 }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/log.h"
+#include "cache/tiered_cache.h"
 #include "http/server.h"
 #include "model/model_tokenizer.h"
 
@@ -27,6 +28,32 @@ void LogRequest(const http::RequestLogEntry& e) {
 std::vector<int32_t> DefaultStopTokens(const Tokenizer& tokenizer) {
   if (tokenizer.kind() == "byte") return {};
   return {0};
+}
+
+// A cache namespace naming the weights: the served name, the shape and the file size, so two
+// different files never share checkpoints while workers of one file do (e.g. through Redis).
+std::string CacheModelId(const std::string& name, const Model& model, const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return name + "|" + model.config().ToString() + "|" + std::to_string(ec ? 0 : size);
+}
+
+Result<std::shared_ptr<TieredCache>> OpenCache(const ServeCacheOptions& o) {
+  TieredCacheOptions t;
+  t.l1.capacity_bytes = o.ram_mb << 20;
+  t.enable_l2 = o.compressed_mb > 0;
+  t.l2.capacity_bytes = o.compressed_mb << 20;
+  if (!o.dir.empty()) {
+    t.l3 = DiskTierOptions{};
+    t.l3->dir = o.dir;
+    t.l3->capacity_bytes = o.disk_mb << 20;
+  }
+  if (!o.redis_url.empty()) {
+    t.redis = RedisTierOptions{};
+    t.redis->url = o.redis_url;
+  }
+  DTE_ASSIGN_OR_RETURN(std::unique_ptr<TieredCache> cache, TieredCache::Open(t));
+  return std::shared_ptr<TieredCache>(std::move(cache));
 }
 
 }  // namespace
@@ -50,8 +77,21 @@ int RunServe(const ServeOptions& options) {
     api.chat_template = *t;
   }
 
+  EngineOptions engine_options = options.engine;
+  if (options.cache.enabled) {
+    auto cache = OpenCache(options.cache);
+    if (!cache.ok()) return LogError("state cache: " + cache.status().ToString()), 1;
+    engine_options.cache.cache = *cache;
+    engine_options.cache.model_id = CacheModelId(api.model_name, **model, options.model_path);
+    engine_options.cache.checkpoint_interval = options.cache.checkpoint_interval;
+    // With a shared tier, every turn is written so another worker can continue the session.
+    engine_options.cache.session_write_through = (*cache)->has_redis();
+  }
+  api.admin_token = options.admin_token;
+
   WorkerMetrics metrics;
-  Engine engine(*model, std::shared_ptr<const Tokenizer>(std::move(*tokenizer)), options.engine, &metrics);
+  Engine engine(*model, std::shared_ptr<const Tokenizer>(std::move(*tokenizer)), engine_options,
+                &metrics);
   ApiService service(engine, metrics, api);
 
   http::ServerOptions http_options;
@@ -93,7 +133,8 @@ int RunServe(const ServeOptions& options) {
   service.SetDraining();
   server.BeginDrain();
   const bool drained = server.WaitDrained(options.drain_timeout);
-  engine.Shutdown();
+  engine.Shutdown();  // with a state cache: sessions and RAM tiers written down (see
+                      // Engine::Shutdown)
   server.Stop();
   LogInfo(drained ? "dte serve: drained, bye" : "dte serve: drain timed out; in-flight requests were cut");
   return 0;

@@ -1,7 +1,8 @@
 #pragma once
 // `dte serve`: one worker process. Loads the model, starts the engine and the HTTP server,
 // and runs until SIGTERM/SIGINT, then drains: stops accepting, answers new requests 503,
-// lets in-flight work finish (up to drain_timeout), exits 0.
+// lets in-flight work finish (up to drain_timeout), writes sessions and the RAM tiers of the
+// state cache to disk (with --cache-dir), exits 0.
 
 #include <chrono>
 #include <cstdint>
@@ -11,6 +12,17 @@
 #include "server/api_service.h"
 
 namespace dte::server {
+
+// The state cache of `dte serve` (see docs/state_cache.md).
+struct ServeCacheOptions {
+  bool enabled = true;
+  size_t ram_mb = 1024;         // L1: decoded states
+  size_t compressed_mb = 2048;  // L2: lz4-compressed states (0: no L2)
+  std::string dir;              // L3 on disk when set (survives restarts)
+  size_t disk_mb = 16384;
+  std::string redis_url;  // shared tier when set (sessions continue on any worker)
+  int64_t checkpoint_interval = 2048;
+};
 
 struct ServeOptions {
   std::string model_path;
@@ -24,6 +36,8 @@ struct ServeOptions {
   std::chrono::seconds drain_timeout{30};
   EngineOptions engine;
   ApiLimits limits;
+  ServeCacheOptions cache;
+  std::string admin_token;  // POST /v1/cache/clear; empty: loopback clients only
 };
 
 // Returns the process exit code.

@@ -1,10 +1,14 @@
 #pragma once
 // The metrics of one `dte serve` worker (GET /metrics), fed by the HTTP handlers (requests)
 // and by the engine (as its EngineObserver: steps, first tokens, finished requests).
-// Gauges that mirror engine state are refreshed at scrape time.
+// Gauges that mirror engine state, and the state cache's dte_cache_* series (per tier), are
+// refreshed at scrape time.
 
+#include <map>
+#include <mutex>
 #include <string>
 
+#include "cache/tiered_cache.h"
 #include "engine/engine.h"
 #include "telemetry/metrics_registry.h"
 
@@ -15,8 +19,9 @@ class WorkerMetrics : public EngineObserver {
   WorkerMetrics();
 
   void ObserveRequest(const std::string& route, int status, double seconds);
-  // Prometheus text, with the engine gauges refreshed from `stats`.
-  std::string Serialize(const EngineStats& stats);
+  // Prometheus text, with the engine gauges refreshed from `stats` and the cache series from
+  // `cache` (null: no state cache).
+  std::string Serialize(const EngineStats& stats, const CacheStats* cache = nullptr);
 
   // EngineObserver (called on the scheduler thread).
   void OnStep(int64_t sequences, int64_t tokens, double seconds) override;
@@ -38,6 +43,27 @@ class WorkerMetrics : public EngineObserver {
   prometheus::Gauge& active_sequences_;
   prometheus::Gauge& sessions_;
   prometheus::Gauge& state_bytes_;
+
+  // State cache.
+  void RefreshCache(const EngineStats& stats, const CacheStats& cache);
+  prometheus::Family<prometheus::Gauge>& cache_entries_;
+  prometheus::Family<prometheus::Gauge>& cache_bytes_;
+  prometheus::Family<prometheus::Gauge>& cache_capacity_;
+  prometheus::Family<prometheus::Counter>& cache_hits_;
+  prometheus::Family<prometheus::Counter>& cache_misses_;
+  prometheus::Family<prometheus::Counter>& cache_evictions_;
+  prometheus::Family<prometheus::Counter>& cache_promotions_;
+  prometheus::Counter& prefix_hit_tokens_;
+  prometheus::Counter& prefix_lookups_;
+  prometheus::Counter& prefix_hits_;
+  prometheus::Counter& checkpoints_;
+  prometheus::Counter& checkpoints_dropped_;
+  prometheus::Counter& checkpoint_seconds_;
+  std::mutex cache_mu_;
+  // The cache keeps its own monotonic counts; Prometheus counters get the increase since the
+  // last scrape. Keyed by series name + tier.
+  std::map<std::string, double> reported_;  // guarded by cache_mu_
+  void Advance(prometheus::Counter& counter, const std::string& key, double value);
 };
 
 }  // namespace dte::server

@@ -172,6 +172,52 @@ TEST(TieredCacheTest, RestartRebuildsPrefixIndexFromDisk) {
   EXPECT_EQ(s->state, MakeCheckpoint(9).state);
 }
 
+TEST(TieredCacheTest, FlushThenReopenIsWarm) {
+  TempDir dir;
+  auto prompt = Prompt(200);
+  CacheKey session = TieredCache::SessionKey("m", "s");
+  {
+    auto o = SmallOptions(8, 3000, dir.path);  // all in RAM; the doorkeeper stays on: Flush bypasses it
+    auto cache = TieredCache::Open(o);
+    auto& c = **cache;
+    for (int n = 50; n <= 200; n += 50) c.PutPrefix("m", std::span(prompt).first(n), MakeCheckpoint(n));
+    c.Put(session, std::make_shared<const Checkpoint>(MakeCheckpoint(9)), Priority::kConversation);
+    auto s = c.Stats();
+    ASSERT_EQ(s.tiers[0].entries, 5);
+    ASSERT_EQ(s.tiers[2].entries, 0);
+    ASSERT_TRUE(c.Flush().ok());
+    s = c.Stats();
+    EXPECT_EQ(s.tiers[0].entries, 0);
+    EXPECT_EQ(s.tiers[1].entries, 0);
+    EXPECT_EQ(s.tiers[2].entries, 5);
+    EXPECT_EQ(s.prefix_entries, 4);
+    // Still usable after a flush: entries come back up.
+    auto hit = c.LookupPrefix("m", std::span(prompt).first(120));
+    ASSERT_TRUE(hit);
+    EXPECT_EQ(hit->tokens, 100);
+    EXPECT_EQ(c.Stats().tiers[0].entries, 1);
+    ASSERT_TRUE(c.Flush().ok());  // and again: a promoted entry would be lost at exit otherwise
+  }
+  auto cache = TieredCache::Open(SmallOptions(8, 3000, dir.path));
+  ASSERT_TRUE(cache.ok());
+  auto& c = **cache;
+  EXPECT_EQ(c.Stats().prefix_entries, 4);
+  for (int n = 50; n <= 200; n += 50) {
+    auto hit = c.LookupPrefix("m", std::span(prompt).first(n));
+    ASSERT_TRUE(hit) << n;
+    EXPECT_EQ(hit->tokens, n);
+    EXPECT_EQ(*hit->checkpoint, [&] {
+      Checkpoint cp = MakeCheckpoint(n);
+      cp.prefix.assign(prompt.begin(), prompt.begin() + n);
+      cp.tokens = n;
+      return cp;
+    }());
+  }
+  ASSERT_NE(c.Get(session), nullptr);
+  EXPECT_EQ(c.Get(session)->state, MakeCheckpoint(9).state);
+  EXPECT_EQ(c.Stats().tiers[2].promotions, 5);
+}
+
 TEST(TieredCacheTest, ClearEmptiesEverything) {
   TempDir dir;
   auto o = SmallOptions(1, 3000, dir.path);

@@ -1,0 +1,196 @@
+// System tests of `dte serve --redis`: two real workers share a real redis-server. A session
+// started on one worker continues on the other and back, exactly as on a single worker; a long
+// prompt served by one is a prefix hit on the other; Redis going away mid-run only costs hits.
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "system/server_process.h"
+
+extern char** environ;
+
+namespace dte {
+namespace {
+
+using json = nlohmann::json;
+using testing::RawRequest;
+using testing::ServerProcess;
+
+const std::string kDemoModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A redis-server child without persistence, on a free port.
+class Redis {
+ public:
+  Redis()
+      : port_(FreePort()),
+        dir_(std::filesystem::temp_directory_path() / ("dte_redis_" + std::to_string(getpid()))) {
+    std::filesystem::create_directories(dir_);
+    if (system("command -v redis-server >/dev/null 2>&1") != 0) return;
+    std::vector<std::string> args = {
+        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+        "--save",       "",       "--appendonly",        "no",     "--dir",
+        dir_.string()};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    if (posix_spawnp(&pid_, "redis-server", &quiet, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&quiet);
+    for (int i = 0; i < 200 && pid_ > 0 && !ready_; ++i) {
+      int fd = testing::Connect(port_);
+      if (fd >= 0) {
+        close(fd);
+        ready_ = true;
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      }
+    }
+  }
+  ~Redis() {
+    Stop();
+    std::filesystem::remove_all(dir_);
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  bool ready() const { return ready_; }
+  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  int64_t KeyCount() const {
+    FILE* f = popen(("redis-cli -p " + std::to_string(port_) + " dbsize").c_str(), "r");
+    if (f == nullptr) return -1;
+    char buf[64] = {0};
+    const bool read = fgets(buf, sizeof(buf), f) != nullptr;
+    pclose(f);
+    return read ? std::atoll(buf) : -1;
+  }
+
+ private:
+  int port_;
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+json Parse(const testing::HttpReply& r) {
+  json j = json::parse(r.body, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << r.status << " " << r.body;
+  return j;
+}
+
+json Chat(int port, const std::string& session, const std::string& content, int max_tokens) {
+  json body = {{"model", "demo"},
+               {"max_tokens", max_tokens},
+               {"temperature", 0},
+               {"session_id", session},
+               {"messages", json::array({json{{"role", "user"}, {"content", content}}})}};
+  testing::HttpReply r = RawRequest(port, "POST", "/v1/chat/completions", body.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  return Parse(r);
+}
+
+std::string NewSession(int port) {
+  testing::HttpReply r = RawRequest(port, "POST", "/v1/sessions", R"({"system":"Be brief."})");
+  EXPECT_EQ(r.status, 201) << r.body;
+  return Parse(r).value("id", "");
+}
+
+class CacheRedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (system("command -v redis-server >/dev/null 2>&1") != 0 ||
+        system("command -v redis-cli >/dev/null 2>&1") != 0)
+      GTEST_SKIP() << "redis-server / redis-cli not installed (scripts/deps.sh installs them)";
+    redis_ = std::make_unique<Redis>();
+    ASSERT_TRUE(redis_->ready());
+  }
+  std::unique_ptr<Redis> redis_;
+};
+
+TEST_F(CacheRedisTest, SessionMovesBetweenWorkersAndContinuesExactly) {
+  // Reference: all three turns on one worker without any cache.
+  ServerProcess plain(kDemoModel, {"--no-cache"});
+  const std::string ref_id = NewSession(plain.port());
+  std::vector<json> reference;
+  for (const char* turn : {"Tell me about the sea.", "And tomorrow?", "Thanks!"})
+    reference.push_back(Chat(plain.port(), ref_id, turn, 8));
+
+  ServerProcess a(kDemoModel, {"--redis", redis_->url()});
+  ServerProcess b(kDemoModel, {"--redis", redis_->url()});
+  ASSERT_GT(a.port(), 0);
+  ASSERT_GT(b.port(), 0);
+  const std::string id = NewSession(a.port());
+  const int ports[] = {a.port(), b.port(), a.port()};  // A, then B, then back to A
+  int i = 0;
+  for (const char* turn : {"Tell me about the sea.", "And tomorrow?", "Thanks!"}) {
+    json reply = Chat(ports[i], id, turn, 8);
+    EXPECT_EQ(reply["choices"][0]["message"]["content"],
+              reference[i]["choices"][0]["message"]["content"])
+        << i;
+    EXPECT_EQ(reply["usage"], reference[i]["usage"]) << i;  // no worker re-read the history
+    ++i;
+  }
+  json info = Parse(RawRequest(b.port(), "GET", "/v1/sessions/" + id, ""));
+  EXPECT_EQ(info["turns"], 4);  // the system prompt and three turns, whoever ran them
+}
+
+TEST_F(CacheRedisTest, PromptServedByOneWorkerIsAPrefixHitOnAnother) {
+  std::string prompt = "A long shared system prompt for every agent of the weather office. ";
+  for (int i = 0; i < 20; ++i)
+    prompt += "Rule " + std::to_string(i) + ": keep answers short and factual. ";
+  const std::string body =
+      json{{"model", "demo"}, {"prompt", prompt}, {"max_tokens", 12}, {"temperature", 0}}.dump();
+  ServerProcess a(kDemoModel, {"--redis", redis_->url()});
+  ServerProcess b(kDemoModel, {"--redis", redis_->url()});
+  json cold = Parse(RawRequest(a.port(), "POST", "/v1/completions", body));
+  // Prefix checkpoints reach Redis in the background: wait for the key.
+  for (int i = 0; i < 200 && redis_->KeyCount() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GE(redis_->KeyCount(), 1);
+  json warm = Parse(RawRequest(b.port(), "POST", "/v1/completions", body));
+  EXPECT_EQ(warm["choices"][0]["text"], cold["choices"][0]["text"]);
+  EXPECT_EQ(warm["usage"]["prompt_tokens_details"]["cached_tokens"],
+            cold["usage"]["prompt_tokens"]);
+}
+
+TEST_F(CacheRedisTest, RedisGoingAwayOnlyCostsHits) {
+  ServerProcess a(kDemoModel, {"--redis", redis_->url()});
+  const std::string id = NewSession(a.port());
+  Chat(a.port(), id, "Hello.", 4);
+  redis_->Stop();
+  // Requests still succeed, sessions held here still continue.
+  json reply = Chat(a.port(), id, "Still there?", 4);
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 4);
+  testing::HttpReply r =
+      RawRequest(a.port(), "POST", "/v1/completions",
+                 json{{"model", "demo"}, {"prompt", "Hi there."}, {"max_tokens", 3}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(RawRequest(a.port(), "GET", "/v1/cache/stats", "").status, 200);
+}
+
+}  // namespace
+}  // namespace dte
