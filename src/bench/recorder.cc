@@ -78,10 +78,22 @@ std::optional<double> TimePerOutputToken(const RequestRecord& r) {
   return (r.e2e_s - *r.ttft_s) / static_cast<double>(r.output_tokens - 1);
 }
 
+void Recorder::StartTimeline(SteadyClock::time_point start, double planned_s) {
+  std::lock_guard lock(mu_);
+  timeline_.Start(start, planned_s);
+}
+
 void Recorder::Add(const RequestRecord& r) {
   const std::optional<double> tpot = TimePerOutputToken(r);
+  const SteadyClock::time_point done =
+      r.sent + std::chrono::duration_cast<SteadyClock::duration>(
+                   std::chrono::duration<double>(r.e2e_s));
+  std::optional<uint64_t> ttft_ns;
+  if (r.ttft_s) ttft_ns = ToNs(*r.ttft_s);
   std::lock_guard lock(mu_);
   ++completed_;
+  lag_ns_.Record(ToNs(r.lag_s));
+  timeline_.Add(done, !r.error.empty(), r.output_tokens, ttft_ns, ToNs(r.e2e_s));
   if (!r.error.empty()) {
     ++errors_;
     ++errors_by_kind_[r.error];
@@ -97,7 +109,8 @@ void Recorder::Add(const RequestRecord& r) {
   }
   if (tpot) tpot_ns_.Record(ToNs(*tpot));
   for (uint64_t gap : r.gaps_ns) gap_ns_.Record(gap);
-  const bool good = (!slo_.ttft_s || (r.ttft_s && *r.ttft_s <= *slo_.ttft_s)) &&
+  // A response that was not streamed has its first token when it has all of them.
+  const bool good = (!slo_.ttft_s || r.ttft_s.value_or(r.e2e_s) <= *slo_.ttft_s) &&
                     (!slo_.tpot_s || !tpot || *tpot <= *slo_.tpot_s) &&
                     (!slo_.e2e_s || r.e2e_s <= *slo_.e2e_s);
   if (good) ++good_;
@@ -135,6 +148,23 @@ std::string Recorder::MeasurementsJson(double duration_s) const {
   j["inter_chunk_ms"] = Summary(gap_ns_, kNsToMs);
   j["e2e_ms"] = Summary(e2e_ns_, kNsToMs);
   j["output_tokens_per_request"] = Summary(tokens_, 1.0);
+  j["send_lag_ms"] = Summary(lag_ns_, kNsToMs);
+  json cdf;
+  for (const auto& [name, h] : {std::pair<const char*, const LatencyHistogram*>{"ttft_ms", &ttft_ns_},
+                                {"e2e_ms", &e2e_ns_}}) {
+    json points = json::array();
+    if (!h->empty()) {
+      for (int i = 0; i < 100; ++i) {
+        const double q = i / 100.0;
+        points.push_back(json::array({Round3(h->Percentile(q) * kNsToMs), q}));
+      }
+      points.push_back(json::array({Round3(h->Percentile(0.999) * kNsToMs), 0.999}));
+      points.push_back(json::array({Round3(h->max() * kNsToMs), 1.0}));
+    }
+    cdf[name] = points;
+  }
+  j["cdf"] = cdf;
+  if (timeline_.started()) j["timeline"] = json::parse(timeline_.Json());
   if (!slo_.empty()) {
     json g;
     if (slo_.ttft_s) g["ttft_ms"] = Round3(*slo_.ttft_s * 1e3);

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "bench/histogram.h"
+#include "bench/timeline.h"
 
 namespace dte::bench {
 
@@ -28,10 +29,11 @@ struct RequestRecord {
   std::string error;              // empty on success; else its kind ("http_429", "timeout", ...)
   std::string error_detail;       // the server's or the client's message, when there is one
   int turn = 0;                   // 1-based turn of a session; 0 outside sessions
+  double lag_s = 0;               // actual send − intended send (open loop: falling behind)
 };
 
 // Service-level objectives: a request counts toward goodput when it succeeded and meets each
-// one that is set. Parsed from "ttft=500ms,tpot=50ms,e2e=2s" (units ns, us, ms, s; no unit: ms).
+// one that is set (a response that was not streamed is judged on TTFT by its end-to-end time). Parsed from "ttft=500ms,tpot=50ms,e2e=2s" (units ns, us, ms, s; no unit: ms).
 struct Slo {
   std::optional<double> ttft_s, tpot_s, e2e_s;
   bool empty() const { return !ttft_s && !tpot_s && !e2e_s; }
@@ -46,6 +48,9 @@ class Recorder {
   explicit Recorder(Slo slo = {}) : slo_(slo) {}
 
   void Add(const RequestRecord& r);
+  // Starts the per-interval measurements ("timeline" in the report) of a run planned to last
+  // `planned_s` from `start`.
+  void StartTimeline(SteadyClock::time_point start, double planned_s);
 
   struct Progress {
     uint64_t completed = 0;  // successes and errors
@@ -68,7 +73,8 @@ class Recorder {
   int64_t output_tokens_ = 0;
   std::map<std::string, uint64_t> errors_by_kind_;
   std::map<std::string, std::string> error_examples_;  // the first detail of each kind
-  LatencyHistogram ttft_ns_, tpot_ns_, gap_ns_, e2e_ns_, tokens_;
+  LatencyHistogram ttft_ns_, tpot_ns_, gap_ns_, e2e_ns_, tokens_, lag_ns_;
+  Timeline timeline_;
   std::map<int, LatencyHistogram> ttft_by_turn_ns_;
 };
 

@@ -55,7 +55,9 @@ std::string ResponseObserver::TransportErrorKind(const Status& s) {
 RequestRecord ResponseObserver::Finish(const Status& transport, int status, std::string_view body,
                                        SteadyClock::time_point now) {
   record_.e2e_s = Seconds(now - record_.sent);
-  if (!streamed_ && transport.ok() && status < 400) {
+  if (raw_ && transport.ok() && status < 400) {
+    done_ = true;
+  } else if (!streamed_ && transport.ok() && status < 400) {
     const ChunkInfo whole = ParseChunk(body);
     OnPayload(whole, now);
     record_.ttft_s.reset();  // a whole response has no first token to time

@@ -29,6 +29,9 @@ class ResponseObserver {
 
   // Streamed responses: body bytes as they arrive.
   void OnBytes(std::string_view bytes, SteadyClock::time_point now);
+  // A raw request (not an OpenAI API call): any status below 400 is a success, the body is
+  // not interpreted.
+  void set_raw(bool raw) { raw_ = raw; }
   // The request ran past its deadline and the runner stopped reading.
   void MarkTimedOut() { timed_out_ = true; }
 
@@ -49,6 +52,7 @@ class ResponseObserver {
   bool done_ = false;
   bool malformed_ = false;
   bool timed_out_ = false;
+  bool raw_ = false;
   std::optional<std::string> error_message_;
   int64_t content_chunks_ = 0;
   std::optional<int64_t> usage_tokens_;

@@ -33,12 +33,20 @@ std::string SynthesizePrompt(int words, uint64_t seed) {
   return out;
 }
 
+std::string PromptFor(const WorkloadOptions& w, uint64_t seed) {
+  if (w.prefixes <= 0 || w.prefix_words <= 0) return SynthesizePrompt(w.prompt_words, seed);
+  const uint64_t which = (seed * 0xD1B54A32D192ED03ull >> 17) % static_cast<uint64_t>(w.prefixes);
+  return SynthesizePrompt(w.prefix_words, 0x5EED0000ull + which) + " " +
+         SynthesizePrompt(w.prompt_words, seed);
+}
+
 std::string RequestPath(const WorkloadOptions& w) {
   return w.chat ? "/chat/completions" : "/completions";
 }
 
 std::string RequestBody(const WorkloadOptions& w, const std::string& prompt,
-                        const std::optional<std::string>& session_id) {
+                        const std::optional<std::string>& session_id,
+                        std::optional<int> max_tokens) {
   json j;
   j["model"] = w.model;
   if (w.chat) {
@@ -47,7 +55,7 @@ std::string RequestBody(const WorkloadOptions& w, const std::string& prompt,
   } else {
     j["prompt"] = prompt;
   }
-  j["max_tokens"] = w.max_tokens;
+  j["max_tokens"] = max_tokens.value_or(w.max_tokens);
   j["stream"] = w.stream;
   if (w.stream) j["stream_options"] = json{{"include_usage", true}};
   if (w.ignore_eos) j["ignore_eos"] = true;
