@@ -17,6 +17,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer targets
   chromium                  # headless browser for the HTML report and dashboard tests
   wrk                       # HTTP load peer for the dte bench client benchmark
+  python3 python3-yaml      # test helpers (reference tokenizer, Kubernetes manifest checks)
 )
 
 missing=()
