@@ -77,6 +77,22 @@ int RunRouteCommand(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--drain-timeout", drain_s, "seconds to finish in-flight requests on SIGTERM")
       ->check(CLI::Range(0, 3600));
+  router::ObservabilityOptions& obs = o.observability;
+  app.add_option("--otlp-endpoint", obs.otlp_endpoint,
+                 "OTLP/HTTP JSON trace endpoint, e.g. http://127.0.0.1:4318/v1/traces");
+  app.add_option("--trace-sample-ratio", obs.trace_sample_ratio,
+                 "share of new traces recorded (a client's traceparent decides for its trace)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--trace-store-spans", obs.trace_store_spans,
+                 "finished spans kept in memory for GET /v1/traces")
+      ->check(CLI::Range(1, 10'000'000));
+  app.add_option("--alert-interval-s", obs.alert_interval_s,
+                 "seconds between metric scrapes, alert evaluations and dashboard samples")
+      ->check(CLI::Range(0.05, 3600.0));
+  app.add_option("--alert-webhook", obs.alert_webhook,
+                 "URL that receives alert notifications (Alertmanager webhook JSON)");
+  app.add_option("--alert-config", obs.alert_config_path, "JSON file with alert thresholds");
+  app.add_option("--dashboard-dir", obs.dashboard_dir, "directory of the /dashboard files");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
   CLI11_PARSE(app, argc, argv);

@@ -6,6 +6,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "telemetry/request_log.h"
 
 namespace dte::router {
 namespace {
@@ -165,7 +166,49 @@ std::shared_ptr<Backend> Proxy::Pick(const RouteContext& ctx,
   return nullptr;
 }
 
-asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res) {
+asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res,
+                                    std::string_view route) {
+  const SteadyClock::time_point start = SteadyClock::now();
+  Span span;
+  if (tracer_ != nullptr) {
+    span = tracer_->StartServerSpan("router.proxy", req.Header("traceparent"));
+    if (span.IsRecording()) {
+      span.SetAttribute("http.request.method", req.method);
+      span.SetAttribute("http.route", route.empty() ? std::string_view(req.path) : route);
+      span.SetAttribute("dte.policy", policy_.name());
+    }
+  }
+  Outcome out;
+  std::exception_ptr failure;
+  try {
+    co_await Forward(req, res, span, out);
+  } catch (...) {
+    failure = std::current_exception();
+    if (out.error.empty()) out.error = "the response broke off";
+  }
+  if (span.IsRecording()) {
+    span.SetAttribute("http.response.status_code", static_cast<int64_t>(out.status));
+    span.SetAttribute("dte.backend", out.backend);
+    if (out.status >= 500 || failure) span.SetStatus(SpanStatusCode::kError, out.error);
+  }
+  span.End();
+  if (log_requests_) {
+    RequestLogEntry entry;
+    entry.component = "router";
+    if (span.context().IsValid()) entry.trace_id = span.context().trace_id.Hex();
+    entry.method = req.method;
+    entry.route = std::string(route.empty() ? std::string_view(req.path) : route);
+    entry.status = out.status;
+    entry.backend = out.backend;
+    entry.latency_ms = SecondsSince(start) * 1000.0;
+    entry.error = out.error;
+    LogRequest(entry);
+  }
+  if (failure) std::rethrow_exception(failure);
+}
+
+asio::awaitable<void> Proxy::Forward(http::Request& req, http::Responder& res, Span& span,
+                                     Outcome& out) {
   const SteadyClock::time_point start = SteadyClock::now();
   const RouteContext ctx = ExtractRouteContext(req.path, req.body);
   budget_.OnRequest();
@@ -190,7 +233,30 @@ asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res) {
 
     InFlight in_flight(pool_, backend);
     ClientSink sink(res, backend->url(), may_decline, budget_);
+    Span attempt_span;
+    if (tracer_ != nullptr) {
+      attempt_span = tracer_->StartSpan("router.upstream", span.context(), SpanKind::kClient);
+      if (attempt_span.IsRecording()) {
+        attempt_span.SetAttribute("dte.backend", backend->url());
+        attempt_span.SetAttribute("dte.attempt", static_cast<int64_t>(attempt + 1));
+      }
+      up.headers.Set("traceparent", attempt_span.Traceparent());
+    }
+    out.backend = backend->url();
     const ForwardResult r = co_await backend->upstream().Forward(up, sink, req.cancel);
+    if (attempt_span.IsRecording()) {
+      if (r.status != 0) attempt_span.SetAttribute("http.response.status_code",
+                                                   static_cast<int64_t>(r.status));
+      const bool failed = r.status >= 500 || (r.outcome != ForwardOutcome::kOk &&
+                                              r.outcome != ForwardOutcome::kDeclined &&
+                                              r.outcome != ForwardOutcome::kClientGone);
+      if (failed) {
+        attempt_span.SetAttribute("error.type", ForwardOutcomeName(r.outcome));
+        attempt_span.SetStatus(SpanStatusCode::kError,
+                               r.error.empty() ? "status " + std::to_string(r.status) : r.error);
+      }
+    }
+    attempt_span.End();
     CircuitBreaker& breaker = backend->breaker();
     switch (r.outcome) {
       case ForwardOutcome::kOk: {
@@ -208,11 +274,14 @@ asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res) {
             pins_.Pin(j["id"].get<std::string>(), backend->url());
         }
         const bool sent = co_await sink.Finish();
-        metrics_.ObserveRequest(backend->url(), sent ? r.status : 0, SecondsSince(start));
+        out.status = sent ? r.status : 0;
+        metrics_.ObserveRequest(backend->url(), out.status, SecondsSince(start));
         co_return;
       }
       case ForwardOutcome::kClientGone:
         breaker.Release();
+        out.status = 0;
+        out.error = "the client left";
         metrics_.ObserveRequest(backend->url(), 0, SecondsSince(start));
         co_return;
       case ForwardOutcome::kDeclined:  // 429/502/503 with a retry token already taken
@@ -244,6 +313,8 @@ asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res) {
       // A stream broke off midway: nothing can be retried, and ending it normally would pass a
       // truncated stream off as complete. Throwing makes the connection close without the final
       // chunk (see http/handler.h), which the client sees as the error it is.
+      out.status = sink.status();
+      out.error = "backend stream broke off: " + r.error;
       metrics_.ObserveRequest(backend->url(), sink.status(), SecondsSince(start));
       throw std::runtime_error("backend stream from " + backend->url() + " broke off: " + r.error);
     }
@@ -256,6 +327,8 @@ asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res) {
   const std::string body = ErrorJson("the router could not reach a backend: " + last_error,
                                      "service_unavailable", "backend_unavailable");
   http::Headers headers = RetryAfterHeader();
+  out.status = 503;
+  out.error = last_error;
   co_await res.Send(503, "application/json", body, std::move(headers));
   metrics_.ObserveRequest(last_backend, 503, SecondsSince(start));
 }

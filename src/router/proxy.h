@@ -11,6 +11,10 @@
 // the retry budget allows. Outcomes feed each backend's circuit breaker and the metrics. A client
 // that disconnects closes the backend request (Upstream watches req.cancel).
 //
+// With a tracer, each request is a `router.proxy` server span (child of the client's
+// `traceparent`) and each attempt a `router.upstream` client span whose context goes to the
+// worker as `traceparent`; with logging on, each request writes one JSON line (LogRequest).
+//
 // Thread-safe; the pool, policy, budget and metrics must outlive the io threads.
 
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +27,7 @@
 #include "router/retry_budget.h"
 #include "router/router_metrics.h"
 #include "router/session_pins.h"
+#include "telemetry/tracer.h"
 
 namespace dte::router {
 
@@ -40,12 +45,30 @@ class Proxy {
   Proxy(BackendPool& pool, Policy& policy, RetryBudget& budget, RouterMetrics& metrics,
         ProxyOptions options = {});
 
-  asio::awaitable<void> Handle(http::Request& req, http::Responder& res);
+  // Sets the tracer for the `router.proxy` / `router.upstream` spans (null: none; the client's
+  // traceparent then passes through unchanged) and whether each request logs a JSON line.
+  // Call before serving.
+  void SetTelemetry(const Tracer* tracer, bool log_requests) {
+    tracer_ = tracer;
+    log_requests_ = log_requests;
+  }
+
+  // `route`: the matched route pattern (for the span and the log line); must outlive the call.
+  asio::awaitable<void> Handle(http::Request& req, http::Responder& res,
+                               std::string_view route = {});
 
   Policy& policy() { return policy_; }
   SessionPins& pins() { return pins_; }
 
  private:
+  // What became of a request, for its span and log line.
+  struct Outcome {
+    int status = 0;  // sent to the client (0: the client left)
+    std::string backend = "none";
+    std::string error;
+  };
+  asio::awaitable<void> Forward(http::Request& req, http::Responder& res, Span& span,
+                                Outcome& out);
   std::shared_ptr<Backend> Pick(const RouteContext& ctx, const std::vector<std::string>& tried);
 
   BackendPool& pool_;
@@ -54,6 +77,8 @@ class Proxy {
   RouterMetrics& metrics_;
   const ProxyOptions options_;
   SessionPins pins_;
+  const Tracer* tracer_ = nullptr;
+  bool log_requests_ = false;
 };
 
 }  // namespace dte::router

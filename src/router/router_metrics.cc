@@ -59,6 +59,8 @@ void RouterMetrics::ObserveRequest(const std::string& backend, int code, double 
             {"code", code == 0 ? std::string("client_gone") : std::to_string(code)}})
       .Increment();
   duration_.Observe(seconds);
+  total_.fetch_add(1, std::memory_order_relaxed);
+  if (code >= 500) failed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void RouterMetrics::CountRetry() { retries_.Increment(); }

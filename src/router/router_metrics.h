@@ -3,6 +3,7 @@
 // MetricsRegistry, for the router's own GET /metrics. Per-backend gauges are refreshed from a
 // pool snapshot at scrape time and dropped for backends that left. Thread-safe.
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <string>
@@ -29,6 +30,12 @@ class RouterMetrics {
 
   std::string Serialize(const std::vector<BackendSnapshot>& backends);
 
+  // Client requests answered so far, and those answered with a 5xx (for the alert loop).
+  uint64_t total_requests() const { return total_.load(std::memory_order_relaxed); }
+  uint64_t failed_requests() const { return failed_.load(std::memory_order_relaxed); }
+  // The registry behind /metrics (tracing and alert notification series are added to it).
+  prometheus::Registry& registry() { return registry_.registry(); }
+
  private:
   MetricsRegistry registry_;
   prometheus::Family<prometheus::Counter>& requests_;
@@ -40,6 +47,7 @@ class RouterMetrics {
   prometheus::Family<prometheus::Gauge>& outstanding_;
   prometheus::Family<prometheus::Gauge>& healthy_;
   prometheus::Gauge& backends_;
+  std::atomic<uint64_t> total_{0}, failed_{0};
   std::mutex mu_;
   std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>>
       per_backend_;  // guarded by mu_

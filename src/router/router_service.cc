@@ -65,9 +65,12 @@ Result<std::unique_ptr<RouterService>> RouterService::Create(RouterOptions optio
     if (Result<BackendAddress> a = ParseBackendUrl(url); !a.ok()) return a.status();
   }
   std::unique_ptr<RouterService> service(new RouterService(std::move(options)));
+  if (!service->init_status_.ok()) return service->init_status_;
   service->policy_ = std::move(*policy);
   service->proxy_ = std::make_unique<Proxy>(*service->pool_, *service->policy_, service->budget_,
                                             service->metrics_, service->options_.proxy);
+  service->proxy_->SetTelemetry(&service->observability_->tracer(),
+                                service->options_.observability.log_requests);
   Policy* policy_ptr = service->policy_.get();
   Proxy* proxy_ptr = service->proxy_.get();
   service->pool_->SetRemovalListener([policy_ptr, proxy_ptr](const std::string& url) {
@@ -88,6 +91,15 @@ Result<std::unique_ptr<RouterService>> RouterService::Create(RouterOptions optio
 
 RouterService::RouterService(RouterOptions options)
     : options_(std::move(options)), budget_(options_.retry_budget) {
+  Result<std::unique_ptr<RouterObservability>> obs =
+      RouterObservability::Create(options_.observability, &metrics_.registry());
+  if (obs.ok()) {
+    observability_ = std::move(*obs);
+  } else {
+    init_status_ = obs.status();
+    // A valid object so that the routes can be built; Create() then reports the error.
+    observability_ = std::move(RouterObservability::Create(ObservabilityOptions{}, nullptr)).value();
+  }
   http::ServerOptions so;
   so.address = options_.host;
   so.port = options_.port;
@@ -108,30 +120,35 @@ RouterService::~RouterService() {
   // Drop the backends (and their idle sockets) while the io_context still exists.
   health_.reset();
   proxy_.reset();
+  observability_.reset();
   pool_.reset();
 }
 
 http::Router RouterService::MakeRouter() {
   http::Router r;
-  auto proxy = [this](http::Request& req, http::Responder& res) {
-    return proxy_->Handle(req, res);
+  // The route pattern is a string literal: it outlives every request.
+  auto proxy_for = [this](const char* route) {
+    return [this, route](http::Request& req, http::Responder& res) {
+      return proxy_->Handle(req, res, route);
+    };
   };
   auto bind = [this](auto method) {
     return [this, method](http::Request& req, http::Responder& res) {
       return (this->*method)(req, res);
     };
   };
-  r.Post("/v1/completions", proxy);
-  r.Post("/v1/chat/completions", proxy);
-  r.Get("/v1/models", proxy);
-  r.Get("/v1/models/{id}", proxy);
-  r.Post("/v1/sessions", proxy);
-  r.Get("/v1/sessions", proxy);
+  r.Post("/v1/completions", proxy_for("/v1/completions"));
+  r.Post("/v1/chat/completions", proxy_for("/v1/chat/completions"));
+  r.Get("/v1/models", proxy_for("/v1/models"));
+  r.Get("/v1/models/{id}", proxy_for("/v1/models/{id}"));
+  r.Post("/v1/sessions", proxy_for("/v1/sessions"));
+  r.Get("/v1/sessions", proxy_for("/v1/sessions"));
   for (const char* pattern : kProxiedGetPost) {
-    r.Get(pattern, proxy);
-    r.Post(pattern, proxy);
-    r.Delete(pattern, proxy);
+    r.Get(pattern, proxy_for(pattern));
+    r.Post(pattern, proxy_for(pattern));
+    r.Delete(pattern, proxy_for(pattern));
   }
+  observability_->AddRoutes(r);
   r.Get("/v1/backends", bind(&RouterService::ListBackends));
   r.Post("/v1/backends", bind(&RouterService::AddBackend));
   r.Delete("/v1/backends", bind(&RouterService::RemoveBackend));
@@ -152,6 +169,7 @@ Status RouterService::Start() {
   });
   if (Status s = server_->Start(); !s.ok()) return s;
   health_->Start();
+  observability_->Start(server_->io_context(), *pool_, metrics_);
   return Status::Ok();
 }
 
@@ -180,6 +198,8 @@ void RouterService::Shutdown(std::chrono::milliseconds drain_timeout) {
   }
   if (health_) health_->Stop();
   server_->Stop();
+  // Spans of the drained requests are finished: flush them (and pending alert notifications).
+  observability_->Stop(std::chrono::milliseconds(std::max<int64_t>(drain_timeout.count(), 2000)));
   signals_.reset();  // the loop is stopped: its pending wait is dropped with it
 }
 

@@ -8,6 +8,8 @@
 //   GET /v1/backends                                   -> the pool, as JSON
 //   POST /v1/backends {"url": ...}                     -> add a backend (admin)
 //   DELETE /v1/backends?url=...[&drain=false]          -> remove one (drained by default)
+//   GET /v1/traces[/{id}], /v1/alerts, /v1/dashboard/summary, /dashboard[/{file}]
+//                                                      -> observability (router/observability.h)
 //   GET /health, /ready (200 while a backend is eligible), /metrics (dte_router_*)
 //
 // Lifecycle: Create(), Start(), then from any non-io thread Shutdown(drain_timeout) (stop
@@ -28,6 +30,7 @@
 #include "http/server.h"
 #include "router/backend_pool.h"
 #include "router/health_checker.h"
+#include "router/observability.h"
 #include "router/policy.h"
 #include "router/proxy.h"
 #include "router/retry_budget.h"
@@ -48,6 +51,8 @@ struct RouterOptions {
   HealthCheckOptions health;
   RetryBudgetOptions retry_budget;
   ProxyOptions proxy;
+  // Traces, alerts, the dashboard and request logs (router/observability.h).
+  ObservabilityOptions observability;
   // Adds routes of the owner's to the router's server before it starts (e.g. the autoscaler
   // glue's /v1/scaling/...). Its handlers run on the io threads.
   std::function<void(http::Router&)> extra_routes;
@@ -65,6 +70,10 @@ class RouterService {
   boost::asio::io_context& io_context() { return server_->io_context(); }
   BackendPool& pool() { return *pool_; }
   Policy& policy() { return *policy_; }
+  // Tracing, alerts and the dashboard's history (the autoscaler glue posts scaling events with
+  // dashboard_history().AddScalingEvent({unix_ms, from, to, reason})). Thread-safe.
+  RouterObservability& observability() { return *observability_; }
+  DashboardHistory& dashboard_history() { return observability_->history(); }
   // Idempotent; not from an io thread.
   void Shutdown(std::chrono::milliseconds drain_timeout);
 
@@ -89,6 +98,8 @@ class RouterService {
   std::unique_ptr<Policy> policy_;
   RetryBudget budget_;
   RouterMetrics metrics_;
+  std::unique_ptr<RouterObservability> observability_;  // before the server's router uses it
+  Status init_status_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<HealthChecker> health_;
   bool shut_down_ = false;

@@ -372,5 +372,127 @@ TEST(RouterService, TheOwnerCanAddRoutes) {
   EXPECT_EQ(r->body, R"({"replicas":1})");
 }
 
+// Spans of one stored trace, by name (the last of each name) and all of them.
+std::vector<json> SpansOf(TestClient& c, const std::string& trace_id) {
+  auto r = c.Request("GET", "/v1/traces/" + trace_id);
+  if (!r.ok() || r->status != 200) return {};
+  const json j = json::parse(r->body, nullptr, false);
+  return j["spans"].get<std::vector<json>>();
+}
+
+std::string OnlyTraceId(TestClient& c, const std::string& query) {
+  auto r = c.Request("GET", "/v1/traces?" + query);
+  if (!r.ok()) return "error";
+  const json j = json::parse(r->body, nullptr, false);
+  if (j["traces"].size() != 1) return "traces: " + j.dump();
+  return j["traces"][0]["trace_id"].get<std::string>();
+}
+
+TEST(RouterService, EachAttemptIsAnUpstreamSpanUnderTheProxySpan) {
+  FakeBackend a("a"), b("b");
+  a.status = 503;  // declined: retried on b
+  RouterOptions o = Options({a.url(), b.url()});
+  o.observability.log_requests = false;
+  auto service = RouterService::Create(o);
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE((*service)->Start().ok());
+  TestClient c((*service)->port());
+  auto r = c.Request("POST", "/v1/completions", R"({"prompt":"x"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200);
+  const std::string id = OnlyTraceId(c, "name=router.proxy");
+  const std::vector<json> spans = SpansOf(c, id);
+  ASSERT_EQ(spans.size(), 3u) << id;
+  json proxy;
+  std::map<int64_t, json> attempts;
+  for (const json& s : spans) {
+    if (s["name"] == "router.proxy") proxy = s;
+    if (s["name"] == "router.upstream") attempts[s["attributes"]["dte.attempt"]] = s;
+  }
+  EXPECT_EQ(proxy["parent_span_id"], "");
+  EXPECT_EQ(proxy["attributes"]["dte.backend"], b.url());
+  EXPECT_EQ(proxy["attributes"]["http.response.status_code"], 200);
+  EXPECT_EQ(proxy["status"]["code"], "unset");
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[1]["attributes"]["dte.backend"], a.url());
+  EXPECT_EQ(attempts[1]["attributes"]["http.response.status_code"], 503);
+  EXPECT_EQ(attempts[1]["status"]["code"], "error");
+  EXPECT_EQ(attempts[2]["attributes"]["dte.backend"], b.url());
+  for (auto& [n, s] : attempts) EXPECT_EQ(s["parent_span_id"], proxy["span_id"]);
+}
+
+TEST(RouterService, A5xxMarksTheTraceAsFailed) {
+  FakeBackend a("a");
+  a.status = 500;
+  RouterOptions o = Options({a.url()});
+  o.observability.log_requests = false;
+  auto service = RouterService::Create(o);
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE((*service)->Start().ok());
+  TestClient c((*service)->port());
+  auto r = c.Request("POST", "/v1/completions", R"({"prompt":"x"})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  ASSERT_TRUE(c.Request("GET", "/v1/models").ok());
+  const std::string failed = OnlyTraceId(c, "status=error");
+  ASSERT_EQ(failed.size(), 32u) << failed;
+  for (const json& s : SpansOf(c, failed)) EXPECT_EQ(s["status"]["code"], "error") << s.dump();
+  auto bad = c.Request("GET", "/v1/traces?limit=0");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST(RouterService, AlertsDashboardAndScalingEvents) {
+  FakeBackend a("a");
+  RouterOptions o = Options({a.url()});
+  o.observability.alert_interval_s = 0.05;
+  auto service = RouterService::Create(o);
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE((*service)->Start().ok());
+  TestClient c((*service)->port());
+  (*service)->dashboard_history().AddScalingEvent({1764232850000, 1, 2, "queue depth"});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = c.Request("GET", "/v1/alerts");
+        return r.ok() && !json::parse(r->body, nullptr, false)["evaluated_at"].is_null();
+      },
+      5s));
+  auto alerts = c.Request("GET", "/v1/alerts");
+  ASSERT_TRUE(alerts.ok());
+  EXPECT_EQ(json::parse(alerts->body)["rules"].size(), 5u);
+  auto summary = c.Request("GET", "/v1/dashboard/summary");
+  ASSERT_TRUE(summary.ok());
+  const json s = json::parse(summary->body, nullptr, false);
+  ASSERT_EQ(s["scaling_events"].size(), 1u) << summary->body;
+  EXPECT_EQ(s["scaling_events"][0]["to"], 2);
+  EXPECT_EQ(s["workers"][0]["url"], a.url());
+  EXPECT_FALSE(s["series"]["workers"].empty());
+  auto page = c.Request("GET", "/dashboard");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("dashboard.js"), std::string::npos);
+  auto missing = c.Request("GET", "/dashboard/nothing.js");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(RouterService, ABadAlertConfigIsRefused) {
+  RouterOptions o = Options({});
+  o.observability.alert_config_path = "/nonexistent/alerts.json";
+  EXPECT_FALSE(RouterService::Create(o).ok());
+  const std::string path = ::testing::TempDir() + "/dte_alerts_bad.json";
+  FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs(R"({"no_such_key": 1})", f);
+  std::fclose(f);
+  o.observability.alert_config_path = path;
+  auto bad = RouterService::Create(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  o.observability.alert_config_path.clear();
+  o.observability.trace_sample_ratio = 2;
+  EXPECT_FALSE(RouterService::Create(o).ok());
+}
+
 }  // namespace
 }  // namespace dte::router
