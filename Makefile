@@ -8,6 +8,7 @@ CMAKE_FLAGS ?=
 DEMO_MODEL ?= models/tiny-rwkv-5v2-730K-FP16.bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
+WORKERS ?= 1..2
 
 .PHONY: all deps configure build run test bench sanitize clean
 
@@ -22,12 +23,14 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# The main job: `dte serve` on the bundled demo model (byte-level tiny RWKV-5.2), until Ctrl-C.
+# The main job: `dte up` on the bundled demo model (byte-level tiny RWKV-5.2): the router on
+# $(PORT) in front of local `dte serve` workers, autoscaled between the ends of WORKERS (MIN..MAX),
+# until Ctrl-C (which stops the workers too).
 run: build
 	@echo "Deep Tree Echo on http://$(HOST):$(PORT) (model 'demo'). Try, from another terminal:"
 	@echo "  curl http://$(HOST):$(PORT)/v1/chat/completions -H 'Content-Type: application/json' \\"
 	@echo "    -d '{\"model\": \"demo\", \"messages\": [{\"role\": \"user\", \"content\": \"Hello!\"}], \"stream\": true}'"
-	./$(BUILD)/dte serve --model $(DEMO_MODEL) --model-name demo --host $(HOST) --port $(PORT)
+	./$(BUILD)/dte up --workers $(WORKERS) --model $(DEMO_MODEL) --model-name demo --host $(HOST) --port $(PORT)
 
 # Every test: unit, golden and system tests (ctest), the fuzz targets briefly, the llama.cpp peer.
 test: build

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "base/log.h"
+#include "cli/autoscale_glue.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "router/router_service.h"
@@ -95,6 +96,8 @@ int RunRouteCommand(int argc, char** argv) {
   app.add_option("--dashboard-dir", obs.dashboard_dir, "directory of the /dashboard files");
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  AutoscaleFlags scale;
+  AddAutoscaleFlags(app, &scale, /*for_route=*/true);
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(log_level == "debug"     ? LogLevel::kDebug
               : log_level == "warning" ? LogLevel::kWarning
@@ -107,9 +110,13 @@ int RunRouteCommand(int argc, char** argv) {
   o.health.timeout = std::chrono::milliseconds(timeout_ms);
   o.pool.breaker.open_duration = std::chrono::milliseconds(open_ms);
 
+  auto glue = AutoscaleGlue::FromFlags(scale, scale.min_workers, scale.max_workers, &o);
+  if (!glue.ok()) return Fail("route", glue.status());
   auto service = router::RouterService::Create(o);
   if (!service.ok()) return Fail("route", service.status());
   if (Status s = (*service)->Start(); !s.ok()) return Fail("route", s);
+  if (*glue)
+    if (Status s = (*glue)->StartForRoute(**service, scale); !s.ok()) return Fail("route", s);
   LogInfo("dte route: policy " + o.policy + ", " + std::to_string(o.backends.size()) +
           " backends, listening on http://" + o.host + ":" + std::to_string((*service)->port()));
   std::printf("listening on http://%s:%u\n", o.host.c_str(),
@@ -117,6 +124,7 @@ int RunRouteCommand(int argc, char** argv) {
   std::fflush(stdout);
   (*service)->WaitForStop();
   LogInfo("dte route: draining");
+  if (*glue) (*glue)->Stop();
   (*service)->Shutdown(std::chrono::seconds(drain_s));
   LogInfo("dte route: bye");
   return 0;

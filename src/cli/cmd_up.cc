@@ -1,5 +1,7 @@
 // dte up: the one-machine default — the router plus MIN locally supervised `dte serve` workers
-// behind one URL. Ctrl-C / SIGTERM drains the router, then the workers, and exits 0.
+// behind one URL; with --workers MIN..MAX (MAX > MIN) the autoscaler (cli/autoscale_glue.h)
+// keeps between MIN and MAX of them. Ctrl-C / SIGTERM stops the autoscaler, drains the router,
+// then the workers, and exits 0.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +9,7 @@
 #include <thread>
 
 #include "base/log.h"
+#include "cli/autoscale_glue.h"
 #include "cli/cli_util.h"
 #include "cli/command.h"
 #include "router/local_supervisor.h"
@@ -73,6 +76,8 @@ int RunUpCommand(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  AutoscaleFlags scale;
+  AddAutoscaleFlags(app, &scale, /*for_route=*/false);
   CLI11_PARSE(app, argc, argv);
   SetLogLevel(log_level == "debug"     ? LogLevel::kDebug
               : log_level == "warning" ? LogLevel::kWarning
@@ -100,6 +105,14 @@ int RunUpCommand(int argc, char** argv) {
   spec.drain_timeout = std::chrono::seconds(drain_s);
   spec.kill_timeout = std::chrono::seconds(drain_s + 5);
 
+  // Declared before the router: its /v1/scaling/* routes live in the router's server.
+  scale.enabled = max_workers > min_workers;
+  if (scale.max_batch <= 0) scale.max_batch = MaxBatchFromArgs(spec.serve_args);
+  Result<std::unique_ptr<AutoscaleGlue>> glue_or =
+      AutoscaleGlue::FromFlags(scale, min_workers, max_workers, &o);
+  if (!glue_or.ok()) return Fail("up", glue_or.status());
+  std::unique_ptr<AutoscaleGlue> glue = std::move(*glue_or);
+
   auto service = router::RouterService::Create(o);
   if (!service.ok()) return Fail("up", service.status());
   router::RouterService& router = **service;
@@ -118,15 +131,17 @@ int RunUpCommand(int argc, char** argv) {
     }
     if (exit_code == 0 && !router.stop_requested()) {
       supervisor.StartMonitor();
+      if (glue) glue->StartLocal(router, supervisor);
       LogInfo("dte up: " + std::to_string(min_workers) + " workers (max " +
-              std::to_string(max_workers) + "), policy " + o.policy + ", listening on http://" +
-              o.host + ":" + std::to_string(router.port()));
+              std::to_string(max_workers) + (glue ? ", autoscaled" : ", fixed") + "), policy " +
+              o.policy + ", listening on http://" + o.host + ":" + std::to_string(router.port()));
       std::printf("listening on http://%s:%u\n", o.host.c_str(),
                   static_cast<unsigned>(router.port()));
       std::fflush(stdout);
     }
     router.WaitForStop();
-    LogInfo("dte up: stopping: draining the router, then the workers");
+    LogInfo("dte up: stopping: the autoscaler, then draining the router, then the workers");
+    if (glue) glue->Stop();  // no spawns or stops after this; the router's loop still runs
     supervisor.StopMonitor();
     router.Shutdown(std::chrono::seconds(drain_s));  // in-flight client requests finish first
     supervisor.StopAll(/*drain=*/false);             // then SIGTERM: each worker drains itself
