@@ -15,6 +15,7 @@ namespace dte {
 namespace {
 constexpr int kSpinIterations = 20000;  // ~tens of microseconds before sleeping
 constexpr int64_t kChunksPerThread = 4;
+constexpr uint64_t kClosedTicket = 0xffffffffu;  // chunk index past any loop
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -35,7 +36,7 @@ void ThreadPool::RunChunks() {
   uint64_t t = ticket_.load(std::memory_order_acquire);
   while (true) {
     const int64_t chunk = static_cast<int64_t>(t & 0xffffffffu);
-    if (chunk >= chunks_.load(std::memory_order_relaxed)) {
+    if (chunk >= chunks_.load(std::memory_order_acquire)) {
       // Exhausted — unless `t` is stale and a new loop has begun: look once more.
       const uint64_t now = ticket_.load(std::memory_order_acquire);
       if (now == t) return;
@@ -61,13 +62,16 @@ void ThreadPool::ParallelFor(int64_t n, const std::function<void(int64_t, int64_
     return;
   }
   std::lock_guard<std::mutex> lock(call_mu_);
+  // Close the previous loop's ticket first: a worker still holding it (it saw that loop end)
+  // must not claim a chunk of this loop through it while the fields below change.
+  ticket_.store(kClosedTicket, std::memory_order_release);
   const int64_t chunks = std::min<int64_t>(blocks, kChunksPerThread * size());
   const int64_t blocks_per_chunk = (blocks + chunks - 1) / chunks;
   const int64_t chunk_size = blocks_per_chunk * grain;
   fn_.store(&fn, std::memory_order_relaxed);
   n_.store(n, std::memory_order_relaxed);
   chunk_size_.store(chunk_size, std::memory_order_relaxed);
-  chunks_.store((n + chunk_size - 1) / chunk_size, std::memory_order_relaxed);
+  chunks_.store((n + chunk_size - 1) / chunk_size, std::memory_order_release);
   done_chunks_.store(0, std::memory_order_relaxed);
   ticket_.store(static_cast<uint64_t>(++loop_id_) << 32, std::memory_order_release);  // publishes the loop
   generation_.fetch_add(1, std::memory_order_release);

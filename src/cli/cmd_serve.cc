@@ -21,9 +21,21 @@ int RunServeCommand(int argc, char** argv) {
   app.add_option("--chat-template", o.chat_template_path, "JSON file replacing the chat template");
   app.add_option("--threads", o.engine.threads, "forward-pass threads (0: all cores)")->check(CLI::Range(0, 256));
   app.add_option("--io-threads", o.io_threads, "HTTP threads")->check(CLI::Range(1, 64));
-  app.add_option("--max-batch", o.engine.max_batch, "sequences running at once")->check(CLI::Range(1, 4096));
+  app.add_option("--max-batch", o.engine.max_batch,
+                 "sequences running at once (0: by model size, 64 for 0.1B-class models up to 1024 "
+                 "for tiny ones)")
+      ->check(CLI::Range(0, 4096));
   app.add_option("--max-queue", o.engine.max_queue, "requests waiting; more get 429")->check(CLI::Range(0, 1 << 20));
-  app.add_option("--prefill-chunk", o.engine.prefill_chunk, "prompt tokens per step")->check(CLI::Range(1, 1 << 16));
+  app.add_option("--prefill-chunk", o.engine.prefill_chunk, "prompt tokens of one request per step")
+      ->check(CLI::Range(1, 1 << 16));
+  double step_ms = o.engine.step_seconds * 1000;
+  app.add_option("--step-ms", step_ms,
+                 "longest scheduler step: prompt tokens per step are limited to what the "
+                 "measured step cost allows in this time (0: --step-min-tokens)")
+      ->check(CLI::Range(0.0, 60000.0));
+  app.add_option("--step-min-tokens", o.engine.step_min_tokens,
+                 "prompt tokens every step may run, whatever the decode load")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--max-sessions", o.engine.sessions.max_sessions, "sessions kept")->check(CLI::Range(1, 1 << 24));
   app.add_option("--session-ttl", idle_ttl_s, "seconds an idle session is kept")->check(CLI::Range(1, 1 << 30));
   app.add_option("--max-tokens-limit", o.limits.max_tokens_limit, "largest max_tokens accepted")->check(CLI::Range(1, 1 << 24));
@@ -54,6 +66,7 @@ int RunServeCommand(int argc, char** argv) {
       "bearer token for admin endpoints (POST /v1/cache/clear); default: loopback clients only");
   CLI11_PARSE(app, argc, argv);
   o.cache.enabled = !no_cache;
+  o.engine.step_seconds = step_ms / 1000;
   o.drain_timeout = std::chrono::seconds(drain_s);
   o.engine.sessions.idle_ttl = std::chrono::seconds(idle_ttl_s);
   SetLogLevel(log_level == "debug" ? LogLevel::kDebug : log_level == "warning" ? LogLevel::kWarning

@@ -10,6 +10,8 @@ namespace {
 
 // Where the scheduler takes prefix checkpoints: chat-turn boundaries, every K tokens, the end
 // of the prompt; only past what is already done.
+constexpr size_t kCompletionTailTokens = 64;
+
 std::vector<size_t> CheckpointOffsets(const Sequence& seq, int64_t interval) {
   std::vector<size_t> at;
   const size_t n = seq.prompt.size();
@@ -18,6 +20,10 @@ std::vector<size_t> CheckpointOffsets(const Sequence& seq, int64_t interval) {
   if (interval > 0)
     for (size_t k = static_cast<size_t>(interval); k < n; k += static_cast<size_t>(interval))
       at.push_back(k);
+  // A completion has no message boundaries: keep a checkpoint a little before its end, where a
+  // shared document or instructions usually stop and the per-request question begins.
+  if (seq.request.checkpoint_offsets.empty() && n > 2 * kCompletionTailTokens)
+    at.push_back(n - kCompletionTailTokens);
   at.push_back(n);
   std::sort(at.begin(), at.end());
   at.erase(std::unique(at.begin(), at.end()), at.end());
@@ -27,11 +33,23 @@ std::vector<size_t> CheckpointOffsets(const Sequence& seq, int64_t interval) {
 
 }  // namespace
 
+int64_t DefaultMaxBatch(const ModelConfig& c) {
+  const double per_layer = 5.0 * static_cast<double>(c.n_embd) * static_cast<double>(c.n_embd) +
+                           2.0 * static_cast<double>(c.n_embd) * static_cast<double>(c.ffn_dim);
+  const double macs = static_cast<double>(c.n_layer) * per_layer +
+                      static_cast<double>(c.n_embd) * static_cast<double>(c.n_vocab);
+  int64_t batch = 64;
+  while (batch < 1024 && static_cast<double>(batch * 2) * macs <= 8e9) batch *= 2;
+  return batch;
+}
+
 Engine::Engine(std::shared_ptr<const Model> model, std::shared_ptr<const Tokenizer> tokenizer,
                EngineOptions options, EngineObserver* observer)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), sessions_(options.sessions) {
-  DTE_CHECK(options.max_batch >= 1 && options.prefill_chunk >= 1 && options.max_queue >= 0,
+  DTE_CHECK(options.max_batch >= 0 && options.prefill_chunk >= 1 && options.max_queue >= 0 &&
+                options.step_min_tokens >= 1 && options.step_seconds >= 0,
             "invalid EngineOptions");
+  if (options.max_batch == 0) options.max_batch = DefaultMaxBatch(model_->config());
   DTE_CHECK(options.cache.checkpoint_interval >= 0, "invalid checkpoint_interval");
   if (options.cache.cache) {
     cache_ = std::make_unique<EngineCache>(options.cache, model_->config());

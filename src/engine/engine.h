@@ -20,9 +20,14 @@
 namespace dte {
 
 struct EngineOptions {
-  int64_t max_batch = 64;       // sequences running at once
+  int64_t max_batch = 0;        // sequences running at once; 0: DefaultMaxBatch(model)
   int64_t max_queue = 1024;     // requests waiting for a slot; more are refused (HTTP 429)
-  int64_t prefill_chunk = 256;  // prompt tokens per step, over all sequences
+  int64_t prefill_chunk = 1024;  // prompt tokens of one sequence per step
+  // A step holds one token of every decoding sequence plus prompt tokens up to a budget: what
+  // the measured step cost allows in step_seconds, and at least step_min_tokens of prompt
+  // (batch_planner.h). step_seconds = 0: the budget is step_min_tokens.
+  double step_seconds = 0.5;
+  int64_t step_min_tokens = 256;
   int threads = 0;              // forward-pass threads; 0 = hardware threads
   SessionOptions sessions;
   StateCacheOptions cache;  // cache.cache == null: no state cache
@@ -47,6 +52,11 @@ struct EngineStats {
 };
 
 class Scheduler;
+
+// The default max_batch for a model: as many sequences as one decode step can advance for
+// about 8e9 multiply-adds (estimated from the shapes), a power of two within [64, 1024].
+// Tiny models get 1024 (a thousand streams at once), 0.1B-class models and larger 64.
+int64_t DefaultMaxBatch(const ModelConfig& config);
 
 class Engine {
  public:

@@ -1,6 +1,9 @@
 #include "engine/scheduler.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "base/log.h"
 
 namespace dte {
 
@@ -44,9 +47,17 @@ void Scheduler::Stop() {
 
 void Scheduler::Run() {
   while (Admit()) {
+    const auto start = SteadyClock::now();
     FormBatch();
+    int64_t tokens = 0;
+    for (const auto& c : chunks_) tokens += static_cast<int64_t>(c.tokens.size());
     if (!chunks_.empty()) Step();
     Retire();
+    if (tokens > 0) {
+      const double seconds = SecondsSince(start);
+      cost_.Observe(tokens, seconds);  // forward, sampling and output
+      LogSteps(tokens, seconds);
+    }
   }
   // Shutting down: everything still here ends with an error.
   std::deque<std::unique_ptr<Sequence>> left;
@@ -86,7 +97,8 @@ void Scheduler::FormBatch() {
   chunks_.clear();
   chunk_owner_.clear();
   chunk_emits_.clear();
-  int64_t budget = options_.prefill_chunk;
+  candidates_.clear();
+  candidate_owner_.clear();
   for (auto& owned : active_) {
     Sequence& seq = *owned;
     if (seq.channel->cancelled()) {
@@ -102,12 +114,30 @@ void Scheduler::FormBatch() {
       }
       if (seq.completion) continue;
     }
+    PlanCandidate c;
+    c.decoding = seq.feed_last_token;
+    c.prompt_left = seq.feed_last_token ? 0 : static_cast<int64_t>(seq.prompt.size() - seq.prefilled);
+    if (!c.decoding && c.prompt_left == 0) continue;
+    candidates_.push_back(c);
+    candidate_owner_.push_back(&seq);
+  }
+  if (candidates_.empty()) return;
+  PlanOptions plan;
+  plan.token_budget = step_budget();
+  plan.chunk_cap = options_.prefill_chunk;
+  plan.prefill_floor = options_.step_min_tokens;
+  PlanBatch(candidates_, plan, &takes_);
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    (candidates_[i].decoding ? window_.decode_candidates : window_.prompt_candidates) += 1;
+  }
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    if (takes_[i] == 0) continue;
+    Sequence& seq = *candidate_owner_[i];
     bool emits = false;
     if (seq.feed_last_token) {
       chunks_.push_back({std::span<const int32_t>(&seq.last_token, 1), &seq.state(), seq.logits.data()});
-    } else if (!seq.prefill_done() && budget > 0) {
-      size_t end = seq.prefilled +
-                   std::min<size_t>(static_cast<size_t>(budget), seq.prompt.size() - seq.prefilled);
+    } else {
+      size_t end = seq.prefilled + static_cast<size_t>(takes_[i]);
       bool at_checkpoint = false;
       if (seq.next_checkpoint < seq.checkpoint_at.size() &&
           seq.checkpoint_at[seq.next_checkpoint] <= end) {
@@ -116,22 +146,27 @@ void Scheduler::FormBatch() {
         at_checkpoint = true;
       }
       const size_t take = end - seq.prefilled;
-      budget -= static_cast<int64_t>(take);
       emits = end == seq.prompt.size() && seq.request.max_tokens > 0;
       float* logits = emits || at_checkpoint ? seq.logits.data() : nullptr;
       chunks_.push_back({std::span<const int32_t>(seq.prompt).subspan(seq.prefilled, take), &seq.state(), logits});
-    } else {
-      continue;
     }
     chunk_owner_.push_back(&seq);
     chunk_emits_.push_back(emits || seq.feed_last_token);
   }
 }
 
+// Tokens the next step may hold to last about options_.step_seconds (StepCostModel).
+int64_t Scheduler::step_budget() const {
+  if (options_.step_seconds <= 0) return options_.step_min_tokens;
+  return cost_.TokensWithin(options_.step_seconds, options_.step_min_tokens,
+                            std::max(options_.step_min_tokens, kMaxStepTokens));
+}
+
 void Scheduler::Step() {
   const auto start = SteadyClock::now();
   model_.ForwardBatch(chunks_, scratch_, &pool_);
   int64_t tokens = 0;
+  sample_at_.clear();
   for (size_t i = 0; i < chunks_.size(); ++i) {
     Sequence& seq = *chunk_owner_[i];
     tokens += static_cast<int64_t>(chunks_[i].tokens.size());
@@ -141,15 +176,55 @@ void Scheduler::Step() {
       seq.prefilled += chunks_[i].tokens.size();
       if (seq.next_checkpoint < seq.checkpoint_at.size() &&
           seq.checkpoint_at[seq.next_checkpoint] == seq.prefilled)
-        TakeCheckpoint(seq);  // before Emit: sampling may rescale the logits
+        TakeCheckpoint(seq);  // before sampling: it may rescale the logits
     }
+    if (chunk_emits_[i]) sample_at_.push_back(i);
+  }
+  // Sampling is per sequence (its own sampler and logits): spread it over the pool when the
+  // vocabulary makes it worth it (a softmax over 65,536 logits is ~0.1 ms).
+  sampled_.assign(chunks_.size(), -1);
+  if (model_.config().n_vocab >= kParallelSampleVocab && sample_at_.size() > 1) {
+    pool_.ParallelFor(static_cast<int64_t>(sample_at_.size()), [this](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        Sequence& seq = *chunk_owner_[sample_at_[static_cast<size_t>(k)]];
+        sampled_[sample_at_[static_cast<size_t>(k)]] = seq.sampler->Sample(seq.logits);
+      }
+    });
+  }
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    Sequence& seq = *chunk_owner_[i];
     if (chunk_emits_[i]) {
-      Emit(seq);
+      Emit(seq, sampled_[i]);
     } else if (seq.prefill_done() && seq.request.max_tokens == 0) {
       Finish(seq, FinishReason::kLength);  // prefill only (e.g. a session's system prompt)
     }
   }
   if (observer_) observer_->OnStep(static_cast<int64_t>(chunks_.size()), tokens, SecondsSince(start));
+}
+
+// At debug level, a summary of the last second's steps (what the budget allowed, what ran).
+void Scheduler::LogSteps(int64_t tokens, double seconds) {
+  if (GetLogLevel() != LogLevel::kDebug) return;
+  window_.steps += 1;
+  window_.tokens += tokens;
+  window_.busy_seconds += seconds;
+  window_.sequences += static_cast<int64_t>(chunks_.size());
+  if (SecondsSince(window_.start) < 1.0) return;
+  char line[400];
+  std::snprintf(line, sizeof(line),
+                "scheduler: %lld steps, %.1f ms/step, %.0f tokens/step, %.0f sequences/step (%.0f "
+                "decodes, %.0f prompts waiting), "
+                "budget %lld (fit %.2f ms + %.1f us/token), active %zu, queued %lld",
+                static_cast<long long>(window_.steps), 1000 * window_.busy_seconds / window_.steps,
+                static_cast<double>(window_.tokens) / window_.steps,
+                static_cast<double>(window_.sequences) / window_.steps,
+                static_cast<double>(window_.decode_candidates) / window_.steps,
+                static_cast<double>(window_.prompt_candidates) / window_.steps,
+                static_cast<long long>(step_budget()), 1000 * cost_.fixed_seconds(),
+                1e6 * cost_.seconds_per_token(), active_.size(),
+                static_cast<long long>(queue_depth()));
+  Log(LogLevel::kDebug, line);
+  window_ = StepWindow{};
 }
 
 // Copies the state and logits after prompt[0, prefilled) to the state cache's writer.
@@ -160,12 +235,12 @@ void Scheduler::TakeCheckpoint(Sequence& seq) {
                     seq.logits);
 }
 
-void Scheduler::Emit(Sequence& seq) {
+void Scheduler::Emit(Sequence& seq, int32_t sampled) {
   if (!seq.first_token_at) {
     seq.first_token_at = SteadyClock::now();
     if (observer_) observer_->OnFirstToken(std::chrono::duration<double>(*seq.first_token_at - seq.submitted).count());
   }
-  const int32_t token = seq.sampler->Sample(seq.logits);
+  const int32_t token = sampled >= 0 ? sampled : seq.sampler->Sample(seq.logits);
   seq.sampler->Accept(token);
   ++seq.generated;
   seq.last_token = token;

@@ -1,13 +1,15 @@
 #pragma once
 // Continuous batching on one thread, as a few small steps per iteration:
 //   Admit      move queued requests into free slots (FIFO), blocking while there is no work
-//   FormBatch  one token for every decoding sequence + up to `prefill_chunk` prompt tokens of
-//              prefilling ones (oldest first), so long prompts never starve decodes
-//              (a prefill chunk ends at the sequence's next checkpoint offset, if any)
+//   FormBatch  PlanBatch (batch_planner.h): one token of every decoding sequence, then prompt
+//              chunks (oldest first, at most `prefill_chunk` each) within a token budget
+//              that keeps a step under `step_seconds` (StepCostModel learns the step cost
+//              from the steps run); a prefill chunk ends at the sequence's next checkpoint
 //   Step       one Model::ForwardBatch over all of it (matrix-matrix work); checkpoints are
 //              copied out to the state cache's writer
 
-//   Emit       sample, stop-check and push text to each request's channel
+//   Emit       sample (in parallel over the pool for large vocabularies), stop-check and
+//              push text to each request's channel
 //   Retire     close finished or cancelled sequences, hand sessions back
 // Requests join and leave between steps. Cancellation (TokenChannel::Cancel) takes effect at
 // the next step.
@@ -20,8 +22,10 @@
 #include <vector>
 
 #include "base/thread_pool.h"
+#include "engine/batch_planner.h"
 #include "engine/engine.h"
 #include "engine/sequence.h"
+#include "engine/step_cost.h"
 
 namespace dte {
 
@@ -44,8 +48,11 @@ class Scheduler {
   void Run();
   bool Admit();
   void FormBatch();
+  int64_t step_budget() const;
+  void LogSteps(int64_t tokens, double seconds);
   void Step();
-  void Emit(Sequence& seq);
+  // Samples (unless `sampled` >= 0: already sampled from seq.logits), stop-checks, pushes.
+  void Emit(Sequence& seq, int32_t sampled = -1);
   void TakeCheckpoint(Sequence& seq);
   void Retire();
   void Finish(Sequence& seq, FinishReason reason, Status error = Status::Ok());
@@ -73,6 +80,21 @@ class Scheduler {
   std::vector<SequenceChunk> chunks_;
   std::vector<Sequence*> chunk_owner_;
   std::vector<char> chunk_emits_;  // the chunk ends the prompt: sample from its logits
+  std::vector<PlanCandidate> candidates_;
+  std::vector<Sequence*> candidate_owner_;
+  std::vector<int64_t> takes_;
+  std::vector<size_t> sample_at_;  // chunks whose logits are sampled this step
+  std::vector<int32_t> sampled_;   // per chunk: the token sampled in parallel, or -1
+  static constexpr int64_t kParallelSampleVocab = 4096;
+  StepCostModel cost_;
+  static constexpr int64_t kMaxStepTokens = 65536;
+  struct StepWindow {
+    SteadyClock::time_point start = SteadyClock::now();
+    int64_t steps = 0, tokens = 0, sequences = 0;
+    int64_t decode_candidates = 0, prompt_candidates = 0;
+    double busy_seconds = 0;
+  };
+  StepWindow window_;
   std::thread thread_;
 };
 

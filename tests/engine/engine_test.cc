@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 
 #include "golden/golden_test_util.h"
@@ -71,10 +72,11 @@ std::string GreedyAlone(const Model& model, const std::vector<int32_t>& prompt, 
 
 class EngineTest : public ::testing::Test {
  protected:
-  void Start(EngineOptions options = {}) {
+  void Start(EngineOptions options = {}, EngineObserver* observer = nullptr) {
     model_ = LoadTiny("5v2-730K");
     options.threads = 2;
-    engine_ = std::make_unique<Engine>(model_, std::shared_ptr<const Tokenizer>(MakeByteTokenizer()), options);
+    engine_ = std::make_unique<Engine>(model_, std::shared_ptr<const Tokenizer>(MakeByteTokenizer()),
+                                       options, observer);
   }
   std::shared_ptr<TokenChannel> Submit(GenerationRequest r, Status* status = nullptr) {
     auto ch = std::make_shared<TokenChannel>();
@@ -220,6 +222,63 @@ TEST_F(EngineTest, InvalidRequestsAreRejected) {
   r.sampling.top_p = 2;
   Submit(r, &s);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+// Records every step the scheduler runs.
+class StepLog : public EngineObserver {
+ public:
+  void OnStep(int64_t sequences, int64_t tokens, double) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    steps_.push_back({sequences, tokens});
+  }
+  std::vector<std::pair<int64_t, int64_t>> steps() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return steps_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::pair<int64_t, int64_t>> steps_;
+};
+
+// Eight sequences generating fill the step budget on their own; a new request's prompt still
+// runs from the next step on (at the floor rate), and the eight keep advancing in every step.
+TEST_F(EngineTest, NewPromptStartsAtOnceWhileTheBatchIsFullOfDecodes) {
+  EngineOptions options;
+  options.max_batch = 9;
+  options.step_seconds = 0;  // the budget is step_min_tokens
+  options.step_min_tokens = 4;
+  options.prefill_chunk = 4;
+  StepLog log;
+  Start(options, &log);
+  std::vector<std::shared_ptr<TokenChannel>> running;
+  for (int i = 0; i < 8; ++i) running.push_back(Submit(Greedy("run " + std::to_string(i), 1000000)));
+  for (auto& ch : running) {  // all eight are generating
+    std::vector<TokenPiece> pieces;
+    while (pieces.empty()) ch->WaitAndDrain(&pieces, 1000ms);
+  }
+  const size_t before = log.steps().size();
+  Output out = Collect(Submit(Greedy("twelve bytes", 1)));  // 12 prompt tokens: 3 steps of 4
+  const std::vector<std::pair<int64_t, int64_t>> steps = log.steps();
+  EXPECT_EQ(out.completion.reason, FinishReason::kLength);
+  // The prompt's steps hold 9 sequences (8 decodes + the prompt) and 12 tokens: three of
+  // them in a row, the first at most two steps after submission (one in flight, admission).
+  std::vector<size_t> with_prompt;
+  for (size_t i = before; i < steps.size(); ++i)
+    if (steps[i].first == 9) with_prompt.push_back(i);
+  ASSERT_EQ(with_prompt.size(), 3u);
+  EXPECT_LE(with_prompt[0], before + 2) << "the prompt waited behind the decodes";
+  EXPECT_EQ(with_prompt[2], with_prompt[0] + 2);
+  for (size_t i = before; i <= with_prompt[2]; ++i) {
+    EXPECT_GE(steps[i].first, 8) << "a decode was left out of step " << i;
+    if (steps[i].first == 9) {
+      EXPECT_EQ(steps[i].second, 12) << i;
+    }
+  }
+  for (auto& ch : running) {
+    ch->Cancel();
+    EXPECT_EQ(Collect(ch).completion.reason, FinishReason::kCancelled);
+  }
 }
 
 TEST_F(EngineTest, ShutdownEndsEverythingWithAnError) {
