@@ -37,8 +37,11 @@ test: build
 	@./scripts/deps.sh --test
 	@./scripts/run_tests.sh $(BUILD)
 
+# Micro benchmarks, then the dte-vs-llama.cpp table of docs/performance.md (builds the llama.cpp peer
+# and writes the random RWKV-7 0.1B/0.4B models on first use; about 30 minutes on 2 cores).
 bench: build
 	./$(BUILD)/bench/dte_bench_micro --benchmark_min_time=0.2
+	DTE=$(BUILD)/dte bench/perf_vs_llama.sh
 
 # ASan + UBSan build of everything, then the ctest suite under it.
 sanitize:
