@@ -25,6 +25,10 @@ json TierJson(const TierStats& t) {
   j["promotions"] = t.promotions;
   j["rejections"] = t.rejections;
   j["corrupt"] = t.corrupt;
+  j["writes"] = t.writes;
+  j["bytes_written"] = t.bytes_written;
+  j["errors"] = t.errors;
+  j["skipped"] = t.skipped;
   j["compression_ratio"] = t.compression_ratio();
   j["get_p50_us"] = t.get_p50_us;
   j["get_p99_us"] = t.get_p99_us;
@@ -54,6 +58,7 @@ std::string CacheStatsJson(const CacheStats* stats, const StateCacheCounters* co
   j["lookups"] = stats->lookups;
   j["hits"] = stats->hits;
   j["l3_admission_rejections"] = stats->l3_admission_rejections;
+  j["redis_dirty_sessions"] = stats->redis_dirty_sessions;
   StateCacheCounters c = counters ? *counters : StateCacheCounters{};
   j["prefix"] = {{"entries", stats->prefix_entries},
                  {"lookups", c.prefix_lookups},

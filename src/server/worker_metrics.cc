@@ -102,6 +102,11 @@ WorkerMetrics::WorkerMetrics()
                             .Name("dte_cache_promotions_total")
                             .Help("Entries moved up out of each state cache tier by a hit.")
                             .Register(registry_.registry())),
+      cache_errors_(BuildCounter()
+                        .Name("dte_cache_errors_total")
+                        .Help("Failed operations of each state cache tier (Redis: timeouts, "
+                              "refused connections, rejected writes).")
+                        .Register(registry_.registry())),
       prefix_hit_tokens_(
           BuildCounter()
               .Name("dte_cache_prefix_hit_tokens_total")
@@ -154,6 +159,7 @@ void WorkerMetrics::RefreshCache(const EngineStats& stats, const CacheStats& cac
     Advance(cache_evictions_.Add(labels), "evictions/" + t.name, static_cast<double>(t.evictions));
     Advance(cache_promotions_.Add(labels), "promotions/" + t.name,
             static_cast<double>(t.promotions));
+    Advance(cache_errors_.Add(labels), "errors/" + t.name, static_cast<double>(t.errors));
   }
   if (stats.cache) {
     const StateCacheCounters& c = *stats.cache;

@@ -53,6 +53,7 @@ class WorkerMetrics : public EngineObserver {
   prometheus::Family<prometheus::Counter>& cache_misses_;
   prometheus::Family<prometheus::Counter>& cache_evictions_;
   prometheus::Family<prometheus::Counter>& cache_promotions_;
+  prometheus::Family<prometheus::Counter>& cache_errors_;
   prometheus::Counter& prefix_hit_tokens_;
   prometheus::Counter& prefix_lookups_;
   prometheus::Counter& prefix_hits_;

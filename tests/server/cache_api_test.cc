@@ -47,8 +47,10 @@ TEST(CacheStatsJsonTest, ReportsEveryTierAndThePrefixCounters) {
   EXPECT_GE(l1["bytes"].get<int64_t>(), 1000 + 16 * 4);
   for (const char* field : {"entries", "bytes", "capacity_bytes", "raw_bytes", "hits", "misses",
                             "hit_ratio", "evictions", "promotions", "rejections", "corrupt",
-                            "compression_ratio", "get_p50_us", "get_p99_us"})
+                            "compression_ratio", "get_p50_us", "get_p99_us", "writes",
+                            "bytes_written", "errors", "skipped"})
     EXPECT_TRUE(l1.contains(field)) << field;
+  EXPECT_EQ(j["redis_dirty_sessions"], 0);
   EXPECT_EQ(j["prefix"]["entries"], 1);
   EXPECT_EQ(j["prefix"]["lookups"], 2);
   EXPECT_EQ(j["prefix"]["hits"], 1);

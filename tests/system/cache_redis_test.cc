@@ -189,7 +189,17 @@ TEST_F(CacheRedisTest, RedisGoingAwayOnlyCostsHits) {
       RawRequest(a.port(), "POST", "/v1/completions",
                  json{{"model", "demo"}, {"prompt", "Hi there."}, {"max_tokens", 3}}.dump());
   EXPECT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(RawRequest(a.port(), "GET", "/v1/cache/stats", "").status, 200);
+  testing::HttpReply stats = RawRequest(a.port(), "GET", "/v1/cache/stats", "");
+  ASSERT_EQ(stats.status, 200);
+  // The outage is visible: the redis tier counts failed or skipped operations...
+  const json j = json::parse(stats.body);
+  const json& redis = j["tiers"].back();
+  EXPECT_EQ(redis["name"], "redis");
+  EXPECT_GT(redis["writes"].get<int64_t>(), 0);  // the first turn went through
+  EXPECT_GT(redis["errors"].get<int64_t>() + redis["skipped"].get<int64_t>(), 0) << stats.body;
+  // ... and so does /metrics.
+  testing::HttpReply metrics = RawRequest(a.port(), "GET", "/metrics", "");
+  EXPECT_NE(metrics.body.find("dte_cache_errors_total{tier=\"redis\"}"), std::string::npos);
 }
 
 }  // namespace
