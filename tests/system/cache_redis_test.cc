@@ -12,9 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "system/redis_process.h"
 #include "system/server_process.h"
-
-extern char** environ;
 
 namespace dte {
 namespace {
@@ -24,77 +23,6 @@ using testing::RawRequest;
 using testing::ServerProcess;
 
 const std::string kDemoModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// A redis-server child without persistence, on a free port.
-class Redis {
- public:
-  Redis()
-      : port_(FreePort()),
-        dir_(std::filesystem::temp_directory_path() / ("dte_redis_" + std::to_string(getpid()))) {
-    std::filesystem::create_directories(dir_);
-    if (system("command -v redis-server >/dev/null 2>&1") != 0) return;
-    std::vector<std::string> args = {
-        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-        "--save",       "",       "--appendonly",        "no",     "--dir",
-        dir_.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    if (posix_spawnp(&pid_, "redis-server", &quiet, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&quiet);
-    for (int i = 0; i < 200 && pid_ > 0 && !ready_; ++i) {
-      int fd = testing::Connect(port_);
-      if (fd >= 0) {
-        close(fd);
-        ready_ = true;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      }
-    }
-  }
-  ~Redis() {
-    Stop();
-    std::filesystem::remove_all(dir_);
-  }
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool ready() const { return ready_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-  int64_t KeyCount() const {
-    FILE* f = popen(("redis-cli -p " + std::to_string(port_) + " dbsize").c_str(), "r");
-    if (f == nullptr) return -1;
-    char buf[64] = {0};
-    const bool read = fgets(buf, sizeof(buf), f) != nullptr;
-    pclose(f);
-    return read ? std::atoll(buf) : -1;
-  }
-
- private:
-  int port_;
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  bool ready_ = false;
-};
 
 json Parse(const testing::HttpReply& r) {
   json j = json::parse(r.body, nullptr, false);
@@ -125,10 +53,10 @@ class CacheRedisTest : public ::testing::Test {
     if (system("command -v redis-server >/dev/null 2>&1") != 0 ||
         system("command -v redis-cli >/dev/null 2>&1") != 0)
       GTEST_SKIP() << "redis-server / redis-cli not installed (scripts/deps.sh installs them)";
-    redis_ = std::make_unique<Redis>();
+    redis_ = std::make_unique<testing::RedisProcess>();
     ASSERT_TRUE(redis_->ready());
   }
-  std::unique_ptr<Redis> redis_;
+  std::unique_ptr<testing::RedisProcess> redis_;
 };
 
 TEST_F(CacheRedisTest, SessionMovesBetweenWorkersAndContinuesExactly) {

@@ -13,9 +13,8 @@
 #include <thread>
 
 #include "system/route_process.h"
+#include "system/redis_process.h"
 #include "system/server_process.h"
-
-extern char** environ;
 
 namespace dte {
 namespace {
@@ -25,65 +24,6 @@ using testing::DteProcess;
 using testing::RawRequest;
 
 const std::string kModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
-// A redis-server child without persistence, on a free port.
-class RedisServer {
- public:
-  RedisServer() : port_(FreePort()) {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("dte_failover_redis_" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
-    std::vector<std::string> args = {
-        "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-        "--save",       "",       "--appendonly",        "no",     "--dir",
-        dir_.string()};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    if (posix_spawnp(&pid_, "redis-server", &quiet, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&quiet);
-    for (int i = 0; i < 200 && pid_ > 0 && !ready_; ++i) {
-      int fd = testing::Connect(port_);
-      if (fd >= 0) {
-        close(fd);
-        ready_ = true;
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      }
-    }
-  }
-  ~RedisServer() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    std::filesystem::remove_all(dir_);
-  }
-  bool ready() const { return ready_; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  int port_;
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  bool ready_ = false;
-};
 
 std::string ChatBody(const std::string& session, const std::string& content) {
   return json{{"model", "demo"},
@@ -102,7 +42,7 @@ json ParseOk(const testing::HttpReply& r) {
 TEST(RouteSessionFailoverTest, SessionContinuesOnAnotherWorkerAfterItsWorkerIsKilled) {
   if (system("command -v redis-server >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "redis-server not installed (scripts/deps.sh installs it)";
-  RedisServer redis;
+  testing::RedisProcess redis;
   ASSERT_TRUE(redis.ready());
   const std::vector<std::string> worker_args = {
       "serve",     "--model", kModel,    "--model-name", "demo",        "--port", "0",
