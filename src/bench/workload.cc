@@ -35,7 +35,13 @@ std::string SynthesizePrompt(int words, uint64_t seed) {
 
 std::string PromptFor(const WorkloadOptions& w, uint64_t seed) {
   if (w.prefixes <= 0 || w.prefix_words <= 0) return SynthesizePrompt(w.prompt_words, seed);
-  const uint64_t which = (seed * 0xD1B54A32D192ED03ull >> 17) % static_cast<uint64_t>(w.prefixes);
+  // splitmix64's finalizer: every bit of the seed reaches the low bits used here (a bare multiply
+  // only carries low bits upward, so the user bits of a closed-loop seed were lost).
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  const uint64_t which = z % static_cast<uint64_t>(w.prefixes);
   return SynthesizePrompt(w.prefix_words, 0x5EED0000ull + which) + " " +
          SynthesizePrompt(w.prompt_words, seed);
 }

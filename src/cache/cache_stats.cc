@@ -55,6 +55,7 @@ void TierCounters::Fill(TierStats* s) const {
   s->hits = hits.load(std::memory_order_relaxed);
   s->misses = misses.load(std::memory_order_relaxed);
   s->evictions = evictions.load(std::memory_order_relaxed);
+  s->expirations = expirations.load(std::memory_order_relaxed);
   s->promotions = promotions.load(std::memory_order_relaxed);
   s->rejections = rejections.load(std::memory_order_relaxed);
   s->corrupt = corrupt.load(std::memory_order_relaxed);
@@ -69,7 +70,7 @@ void TierCounters::Fill(TierStats* s) const {
 void TierCounters::Reset() {
   hits.store(0);
   misses.store(0);
-  for (auto* c : {&evictions, &promotions, &rejections, &corrupt, &writes, &bytes_written, &errors, &skipped})
+  for (auto* c : {&evictions, &expirations, &promotions, &rejections, &corrupt, &writes, &bytes_written, &errors, &skipped})
     c->store(0, std::memory_order_relaxed);
   get_latency.Reset();
 }

@@ -17,7 +17,8 @@ struct TierStats {
   int64_t raw_bytes = 0;      // decoded size of what is held (compression ratio = raw / bytes)
   int64_t hits = 0;
   int64_t misses = 0;
-  int64_t evictions = 0;      // entries pushed out for room or by TTL
+  int64_t evictions = 0;      // entries pushed out for room
+  int64_t expirations = 0;    // entries dropped because their TTL ran out (at a get or a sweep)
   int64_t promotions = 0;     // entries moved up out of this tier by a hit
   int64_t rejections = 0;     // entries refused (too large, admission filter, I/O error)
   int64_t corrupt = 0;        // entries found damaged and dropped
@@ -85,7 +86,7 @@ class StripedCounter {
 // Relaxed counters a tier bumps; Fill copies them into a snapshot.
 struct TierCounters {
   StripedCounter hits, misses;
-  std::atomic<int64_t> evictions{0}, promotions{0}, rejections{0}, corrupt{0};
+  std::atomic<int64_t> evictions{0}, expirations{0}, promotions{0}, rejections{0}, corrupt{0};
   std::atomic<int64_t> writes{0}, bytes_written{0}, errors{0}, skipped{0};
   LatencyHistogram get_latency;
 

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cache/cache_clock.h"
+
 namespace dte {
 
 // A cache key: PrefixIndex::KeyOf(model, prefix) for prefix checkpoints, SessionKey() for sessions.
@@ -48,10 +50,14 @@ std::optional<Priority> ParsePriority(std::string_view name);
 
 // A tier's view of one entry. `checkpoint` is set, except for an entry evicted from a compressed
 // tier, which carries only `encoded` (EncodeCheckpoint bytes) so the next tier need not re-encode.
+// `cached_at` (CacheClock nanoseconds) is when the value was put into the cache; the RAM tiers'
+// TTLs count from it and it travels with the entry when L1 demotes it to L2 or L2 promotes it to
+// L1, so moving between RAM tiers never resets an entry's age. kUnstamped: the tier stamps it.
 struct TierEntry {
   std::shared_ptr<const Checkpoint> checkpoint;
   Priority priority = Priority::kGeneral;
   std::shared_ptr<const std::vector<uint8_t>> encoded;
+  int64_t cached_at = kUnstamped;
 };
 
 // An entry pushed out of a tier; the caller hands it to the next tier down (or drops it).

@@ -6,12 +6,19 @@
 namespace dte {
 
 CompressedTier::CompressedTier(const CompressedTierOptions& options)
-    : codec_(options.codec), store_(options.capacity_bytes, options.shards, options.policy) {}
+    : codec_(options.codec),
+      ttl_(options.ttl),
+      session_ttl_(options.session_ttl),
+      has_ttl_(options.ttl.count() > 0 || options.session_ttl.count() > 0),
+      clock_(options.clock ? options.clock : CacheClock::Real()),
+      store_(options.capacity_bytes, options.shards, options.policy) {}
 
 std::optional<TierEntry> CompressedTier::Get(CacheKey key, bool take) {
   auto start = SteadyClock::now();
-  std::optional<Store::Item> item = store_.Find(key, take);
+  bool expired = false;
+  std::optional<Store::Item> item = store_.Find(key, take, has_ttl_ ? clock_->NowNanos() : kUnstamped, &expired);
   if (!item) {
+    if (expired) counters_.expirations.fetch_add(1, std::memory_order_relaxed);
     counters_.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
@@ -26,7 +33,7 @@ std::optional<TierEntry> CompressedTier::Get(CacheKey key, bool take) {
   counters_.hits.fetch_add(1, std::memory_order_relaxed);
   if (take) counters_.promotions.fetch_add(1, std::memory_order_relaxed);
   return TierEntry{std::make_shared<const Checkpoint>(std::move(decoded->checkpoint)), item->priority,
-                   take ? nullptr : item->value};
+                   take ? nullptr : item->value, item->cached_at};
 }
 
 bool CompressedTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry>* evicted) {
@@ -44,8 +51,11 @@ bool CompressedTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry
     }
     raw = meta->decoded_bytes;
   }
+  const int64_t cached_at = entry.cached_at != kUnstamped ? entry.cached_at : clock_->NowNanos();
+  const int64_t deadline =
+      DeadlineOf(cached_at, entry.priority == Priority::kConversation ? session_ttl_ : ttl_);
   std::vector<Store::Evicted> out;
-  store_.Insert(key, Store::Item{blob, blob->size(), raw, entry.priority}, &out);
+  store_.Insert(key, Store::Item{blob, blob->size(), raw, entry.priority, cached_at, deadline}, &out);
   bool stored = true;
   for (auto& e : out) {
     if (e.key == key && e.item.value == blob) {
@@ -54,19 +64,31 @@ bool CompressedTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry
     } else {
       counters_.evictions.fetch_add(1, std::memory_order_relaxed);
     }
-    evicted->push_back({e.key, TierEntry{nullptr, e.item.priority, std::move(e.item.value)}});
+    evicted->push_back({e.key, TierEntry{nullptr, e.item.priority, std::move(e.item.value), e.item.cached_at}});
   }
   return stored;
 }
 
-bool CompressedTier::Contains(CacheKey key) const { return store_.Contains(key); }
+bool CompressedTier::Contains(CacheKey key) const {
+  return store_.Contains(key, has_ttl_ ? clock_->NowNanos() : kUnstamped);
+}
 bool CompressedTier::Erase(CacheKey key) { return store_.Erase(key); }
 void CompressedTier::Clear() { store_.Clear(); }
 
 std::vector<EvictedEntry> CompressedTier::TakeAll() {
   std::vector<EvictedEntry> out;
-  for (auto& e : store_.TakeAll()) out.push_back({e.key, TierEntry{nullptr, e.item.priority, std::move(e.item.value)}});
+  for (auto& e : store_.TakeAll())
+    out.push_back({e.key, TierEntry{nullptr, e.item.priority, std::move(e.item.value), e.item.cached_at}});
   return out;
+}
+
+size_t CompressedTier::ExpireDue(std::vector<CacheKey>* expired) {
+  if (!has_ttl_) return 0;
+  std::vector<Store::Evicted> out;
+  store_.ExpireDue(clock_->NowNanos(), &out);
+  for (const auto& e : out) expired->push_back(e.key);
+  counters_.expirations.fetch_add(static_cast<int64_t>(out.size()), std::memory_order_relaxed);
+  return out.size();
 }
 
 TierStats CompressedTier::Stats() const {

@@ -131,7 +131,7 @@ Status DiskTier::Load() {
     FileInfo info{size, meta->decoded_bytes, h.created, meta->priority, 0};
     if (Expired(info)) {
       std::filesystem::remove(de.path(), ec);
-      counters_.evictions.fetch_add(1, std::memory_order_relaxed);
+      counters_.expirations.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     found.push_back({*key, info, std::move(*meta)});
@@ -208,7 +208,7 @@ std::optional<TierEntry> DiskTier::Get(CacheKey key, bool take) {
   }
   if (expired) {
     RemoveFile(key);
-    counters_.evictions.fetch_add(1, std::memory_order_relaxed);
+    counters_.expirations.fetch_add(1, std::memory_order_relaxed);
     counters_.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
@@ -292,6 +292,32 @@ bool DiskTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry>* evi
     if (!back) RemoveFile(v);
   }
   return true;
+}
+
+size_t DiskTier::ExpireDue(std::vector<CacheKey>* expired) {
+  if (options_.ttl.count() <= 0) return 0;
+  std::vector<CacheKey> due;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, info] : files_)
+      if (Expired(info)) due.push_back(key);
+  }
+  size_t n = 0;
+  for (CacheKey key : due) {
+    // Re-check under the key's stripe: a Put may have rewritten it meanwhile.
+    std::lock_guard stripe(StripeOf(key));
+    {
+      std::lock_guard lock(mu_);
+      auto it = files_.find(key);
+      if (it == files_.end() || !Expired(it->second)) continue;
+      ForgetLocked(key);
+    }
+    RemoveFile(key);
+    expired->push_back(key);
+    ++n;
+  }
+  counters_.expirations.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  return n;
 }
 
 bool DiskTier::Contains(CacheKey key) const {

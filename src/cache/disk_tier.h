@@ -48,6 +48,8 @@ class DiskTier final : public CacheTier {
   bool Erase(CacheKey key) override;
   void Clear() override;
   TierStats Stats() const override;
+  // Deletes the files whose TTL (counted from when this tier wrote them) has run out.
+  size_t ExpireDue(std::vector<CacheKey>* expired) override;
 
   // Entries found by Open (key + id/prefix), to rebuild the prefix index.
   const std::vector<std::pair<CacheKey, CheckpointMeta>>& Recovered() const { return recovered_; }

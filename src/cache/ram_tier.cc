@@ -13,28 +13,37 @@ bool SampleTiming() {
 }  // namespace
 
 RamTier::RamTier(const RamTierOptions& options)
-    : store_(options.capacity_bytes, options.shards, options.policy) {}
+    : ttl_(options.ttl),
+      session_ttl_(options.session_ttl),
+      has_ttl_(options.ttl.count() > 0 || options.session_ttl.count() > 0),
+      clock_(options.clock ? options.clock : CacheClock::Real()),
+      store_(options.capacity_bytes, options.shards, options.policy) {}
 
 std::optional<TierEntry> RamTier::Get(CacheKey key, bool take) {
   bool timed = SampleTiming();
   SteadyClock::time_point start;
   if (timed) start = SteadyClock::now();
-  std::optional<Store::Item> item = store_.Find(key, take);
+  bool expired = false;
+  std::optional<Store::Item> item = store_.Find(key, take, NowForCheck(), &expired);
   if (timed)
     counters_.get_latency.Record(std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - start).count());
   if (!item) {
+    if (expired) counters_.expirations.fetch_add(1, std::memory_order_relaxed);
     counters_.misses.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
   counters_.hits.fetch_add(1, std::memory_order_relaxed);
   if (take) counters_.promotions.fetch_add(1, std::memory_order_relaxed);
-  return TierEntry{std::move(item->value), item->priority, nullptr};
+  return TierEntry{std::move(item->value), item->priority, nullptr, item->cached_at};
 }
 
 bool RamTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry>* evicted) {
   size_t bytes = entry.checkpoint->bytes();
+  const int64_t cached_at = entry.cached_at != kUnstamped ? entry.cached_at : clock_->NowNanos();
+  const int64_t deadline =
+      DeadlineOf(cached_at, entry.priority == Priority::kConversation ? session_ttl_ : ttl_);
   std::vector<Store::Evicted> out;
-  store_.Insert(key, Store::Item{entry.checkpoint, bytes, bytes, entry.priority}, &out);
+  store_.Insert(key, Store::Item{entry.checkpoint, bytes, bytes, entry.priority, cached_at, deadline}, &out);
   bool stored = true;
   for (auto& e : out) {
     if (e.key == key && e.item.value == entry.checkpoint) {
@@ -43,14 +52,14 @@ bool RamTier::Put(CacheKey key, TierEntry entry, std::vector<EvictedEntry>* evic
     } else {
       counters_.evictions.fetch_add(1, std::memory_order_relaxed);
     }
-    evicted->push_back({e.key, TierEntry{std::move(e.item.value), e.item.priority, nullptr}});
+    evicted->push_back({e.key, TierEntry{std::move(e.item.value), e.item.priority, nullptr, e.item.cached_at}});
   }
   return stored;
 }
 
 bool RamTier::Contains(CacheKey key) const {
   // A peek must not disturb the policy: look without touching.
-  return store_.Contains(key);
+  return store_.Contains(key, NowForCheck());
 }
 
 bool RamTier::Erase(CacheKey key) { return store_.Erase(key); }
@@ -58,8 +67,18 @@ void RamTier::Clear() { store_.Clear(); }
 
 std::vector<EvictedEntry> RamTier::TakeAll() {
   std::vector<EvictedEntry> out;
-  for (auto& e : store_.TakeAll()) out.push_back({e.key, TierEntry{std::move(e.item.value), e.item.priority, nullptr}});
+  for (auto& e : store_.TakeAll())
+    out.push_back({e.key, TierEntry{std::move(e.item.value), e.item.priority, nullptr, e.item.cached_at}});
   return out;
+}
+
+size_t RamTier::ExpireDue(std::vector<CacheKey>* expired) {
+  if (!has_ttl_) return 0;
+  std::vector<Store::Evicted> out;
+  store_.ExpireDue(clock_->NowNanos(), &out);
+  for (const auto& e : out) expired->push_back(e.key);
+  counters_.expirations.fetch_add(static_cast<int64_t>(out.size()), std::memory_order_relaxed);
+  return out.size();
 }
 
 TierStats RamTier::Stats() const {

@@ -3,6 +3,10 @@
 // map and EvictionPolicy) so threads rarely contend; bytes are accounted against one global
 // budget, and an insert that overflows it evicts (starting in its own shard, then the next ones)
 // until the store fits again. Evicted values are returned to the caller, who demotes them.
+// Each item may carry a deadline (CacheClock nanoseconds, kNever: none): Find with a `now` at or
+// past it drops the item instead of returning it, and ExpireDue(now) drops every such item; each
+// shard keeps a lower bound of its deadlines, so a sweep with nothing due only reads one number
+// per shard.
 //
 // V is a cheap-to-copy handle (a shared_ptr). Thread-safe: all methods may be called concurrently.
 
@@ -29,6 +33,8 @@ class ShardedStore {
     size_t bytes = 0;      // accounted size
     size_t raw_bytes = 0;  // decoded size (for the compression ratio)
     Priority priority = Priority::kGeneral;
+    int64_t cached_at = kUnstamped;  // travels with the entry (TierEntry::cached_at)
+    int64_t deadline = kNever;       // expires when now >= deadline
   };
   struct Evicted {
     CacheKey key;
@@ -41,11 +47,20 @@ class ShardedStore {
   }
 
   // Finds `key`; take=true also removes it (a promotion). Counts as an access for the policy.
-  std::optional<Item> Find(CacheKey key, bool take) {
+  // An item whose deadline is at or before `now` is removed and reported as a miss with
+  // *expired = true (pass now = kUnstamped to skip the check: no deadline is that early).
+  std::optional<Item> Find(CacheKey key, bool take, int64_t now = kUnstamped, bool* expired = nullptr) {
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
     Slot* slot = s.map.Find(key);
     if (slot == nullptr) return std::nullopt;
+    if (slot->item.deadline <= now) {
+      Unaccount(s, slot->item);
+      s.policy->Erase(slot->handle);
+      s.map.Erase(key);
+      if (expired) *expired = true;
+      return std::nullopt;
+    }
     if (!take) {
       s.policy->Touch(slot->handle);
       return slot->item;
@@ -79,6 +94,7 @@ class ShardedStore {
         s.map.Erase(key);
       }
       Adjust(s, d_bytes, d_raw, d_entries);
+      if (item.deadline < s.earliest) s.earliest = item.deadline;
       auto h = s.policy->Insert(key, PriorityWeight(item.priority));
       s.map.Insert(key, Slot{std::move(item), h});
     }
@@ -104,10 +120,12 @@ class ShardedStore {
     }
   }
 
-  bool Contains(CacheKey key) {
+  // Whether `key` is held and not expired at `now` (kUnstamped: ignore deadlines).
+  bool Contains(CacheKey key, int64_t now = kUnstamped) {
     Shard& s = ShardOf(key);
     std::lock_guard lock(s.mu);
-    return s.map.Contains(key);
+    Slot* slot = s.map.Find(key);
+    return slot != nullptr && slot->item.deadline > now;
   }
 
   bool Erase(CacheKey key) {
@@ -121,6 +139,29 @@ class ShardedStore {
     return true;
   }
 
+  // Removes every item whose deadline is at or before `now` and appends it to *expired.
+  void ExpireDue(int64_t now, std::vector<Evicted>* expired) {
+    std::vector<CacheKey> due;
+    for (auto& s : shards_) {
+      std::lock_guard lock(s.mu);
+      if (s.earliest > now) continue;  // nothing due in this shard
+      int64_t earliest = kNever;
+      due.clear();
+      s.map.ForEach([&](CacheKey key, Slot& slot) {
+        if (slot.item.deadline <= now) due.push_back(key);
+        else if (slot.item.deadline < earliest) earliest = slot.item.deadline;
+      });
+      for (CacheKey key : due) {
+        Slot* slot = s.map.Find(key);
+        Unaccount(s, slot->item);
+        s.policy->Erase(slot->handle);
+        expired->push_back({key, std::move(slot->item)});
+        s.map.Erase(key);
+      }
+      s.earliest = earliest;
+    }
+  }
+
   // Removes everything, calling `drop(key)` for each entry removed.
   void Clear(const std::function<void(CacheKey)>& drop = {}) {
     for (auto& s : shards_) {
@@ -131,6 +172,7 @@ class ShardedStore {
         if (drop) drop(key);
       });
       s.map.Clear();
+      s.earliest = kNever;
     }
   }
 
@@ -145,6 +187,7 @@ class ShardedStore {
         out.push_back({key, std::move(slot.item)});
       });
       s.map.Clear();
+      s.earliest = kNever;
     }
     return out;
   }
@@ -171,6 +214,7 @@ class ShardedStore {
     std::mutex mu;
     FlatMap<Slot> map;                         // GUARDED_BY(mu)
     std::unique_ptr<EvictionPolicy> policy;    // GUARDED_BY(mu)
+    int64_t earliest = kNever;                 // GUARDED_BY(mu); <= every item's deadline
     std::atomic<int64_t> entries{0}, raw_bytes{0};  // written under mu
   };
 

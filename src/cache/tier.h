@@ -30,6 +30,10 @@ class CacheTier {
   virtual bool Erase(CacheKey key) = 0;
   virtual void Clear() = 0;
   virtual TierStats Stats() const = 0;
+  // Drops every entry whose TTL has run out (counted as expirations) and appends their keys to
+  // *expired; returns how many. A tier without a TTL does nothing. Meant for a periodic sweep
+  // (TieredCache::ExpireDue), so expired bytes are freed without waiting for a Get.
+  virtual size_t ExpireDue(std::vector<CacheKey>* expired) { return 0; }
   // Removes and returns every entry (TieredCache::Flush writes them to the tier below). A tier
   // that is already the bottom returns nothing.
   virtual std::vector<EvictedEntry> TakeAll() { return {}; }

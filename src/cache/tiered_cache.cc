@@ -4,13 +4,20 @@
 
 namespace dte {
 
-TieredCache::TieredCache(const TieredCacheOptions& options) : options_(options), index_(options.block_tokens) {}
+TieredCache::TieredCache(const TieredCacheOptions& options)
+    : options_(options), clock_(options.clock ? options.clock : CacheClock::Real()), index_(options.block_tokens) {}
 
 Result<std::unique_ptr<TieredCache>> TieredCache::Open(const TieredCacheOptions& options) {
   if (options.block_tokens <= 0) return Status::InvalidArgument("cache: block_tokens must be positive");
   std::unique_ptr<TieredCache> cache(new TieredCache(options));
-  cache->tiers_.push_back(std::make_unique<RamTier>(options.l1));
-  if (options.enable_l2) cache->tiers_.push_back(std::make_unique<CompressedTier>(options.l2));
+  RamTierOptions l1 = options.l1;
+  if (!l1.clock) l1.clock = cache->clock_;
+  cache->tiers_.push_back(std::make_unique<RamTier>(l1));
+  if (options.enable_l2) {
+    CompressedTierOptions l2 = options.l2;
+    if (!l2.clock) l2.clock = cache->clock_;
+    cache->tiers_.push_back(std::make_unique<CompressedTier>(l2));
+  }
   if (options.l3) {
     DTE_ASSIGN_OR_RETURN(std::unique_ptr<DiskTier> disk, DiskTier::Open(*options.l3));
     cache->disk_ = disk.get();
@@ -32,9 +39,10 @@ CacheKey TieredCache::SessionKey(std::string_view model_id, std::string_view ses
   return XXH64(session_id.data(), session_id.size(), seed);
 }
 
-std::optional<TierEntry> TieredCache::Find(CacheKey key) {
+std::optional<TierEntry> TieredCache::Find(CacheKey key, std::string_view* tier) {
   std::optional<TierEntry> found = tiers_[0]->Get(key, /*take=*/false);
   if (found) {
+    if (tier != nullptr) *tier = tiers_[0]->name();
     // A hit marks the key for the L3 admission filter (read first: the common case writes nothing).
     if (!doorkeeper_.Contains(key)) doorkeeper_.TestAndAdd(key);
     return found;
@@ -43,6 +51,7 @@ std::optional<TierEntry> TieredCache::Find(CacheKey key) {
     found = tiers_[level]->Get(key, /*take=*/true);
     if (!found) continue;
     doorkeeper_.TestAndAdd(key);
+    if (tier != nullptr) *tier = tiers_[level]->name();
     found->encoded = nullptr;
     Insert(key, *found);
     return found;
@@ -86,9 +95,10 @@ std::optional<TieredCache::PrefixHit> TieredCache::LookupPrefix(std::string_view
   lookups_.fetch_add(1, std::memory_order_relaxed);
   std::optional<PrefixHit> best;
   for (const PrefixIndex::Match& m : index_.Matches(model_id, tokens)) {
-    std::optional<TierEntry> e = Find(m.key);
+    std::string_view tier;
+    std::optional<TierEntry> e = Find(m.key, &tier);
     if (e) {
-      best = PrefixHit{m.tokens, m.key, std::move(e->checkpoint)};
+      best = PrefixHit{m.tokens, m.key, std::move(e->checkpoint), tier};
       break;
     }
     index_.Remove(m.key);  // the tiers lost it (corrupt file, expired, cleared)
@@ -98,7 +108,7 @@ std::optional<TieredCache::PrefixHit> TieredCache::LookupPrefix(std::string_view
     auto remote = redis_->LookupPrefix(index_, model_id, tokens, best ? best->tokens : 0);
     if (remote) {
       Adopt(remote->key, remote->found);
-      best = PrefixHit{remote->tokens, remote->key, remote->found.checkpoint};
+      best = PrefixHit{remote->tokens, remote->key, remote->found.checkpoint, "redis"};
     }
   }
   if (best) hits_.fetch_add(1, std::memory_order_relaxed);
@@ -141,7 +151,8 @@ std::shared_ptr<const Checkpoint> TieredCache::Get(CacheKey key) {
 void TieredCache::PutLocal(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
   // A new value replaces any older copy lower down: one copy per key.
   for (size_t level = 1; level < tiers_.size(); ++level) tiers_[level]->Erase(key);
-  Insert(key, TierEntry{std::move(checkpoint), priority, nullptr});
+  // A new value starts a new life: the RAM tiers' TTLs count from here.
+  Insert(key, TierEntry{std::move(checkpoint), priority, nullptr, clock_->NowNanos()});
 }
 
 void TieredCache::Put(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority) {
@@ -177,6 +188,7 @@ void TieredCache::Clear() {
 Status TieredCache::Flush() {
   if (redis_) redis_->Drain();
   if (!disk_) return Status::Ok();
+  ExpireDue();  // what has expired is not worth writing down
   size_t failed = 0;
   // L2 first, then L1: the most recently used entries end up newest in L3's order.
   for (size_t level = tiers_.size() - 1; level-- > 0;) {
@@ -188,6 +200,20 @@ Status TieredCache::Flush() {
   }
   if (failed) return Status::IoError("cache flush: " + std::to_string(failed) + " entries could not be written to L3");
   return Status::Ok();
+}
+
+size_t TieredCache::ExpireDue() {
+  std::vector<CacheKey> expired;
+  size_t n = 0;
+  for (auto& t : tiers_) n += t->ExpireDue(&expired);
+  for (CacheKey key : expired) {
+    // A Put racing the sweep may have cached the key again: keep its index entry then. (Losing
+    // one would only cost a missed prefix hit.)
+    bool held = false;
+    for (const auto& t : tiers_) held = held || t->Contains(key);
+    if (!held) index_.Remove(key);
+  }
+  return n;
 }
 
 CacheStats TieredCache::Stats() const {

@@ -14,6 +14,11 @@
 // session hit first checks that no other worker has written a newer copy. A Redis outage only
 // makes these steps misses (short timeouts, then a circuit breaker skips Redis for a while).
 //
+// TTLs (docs/state_cache.md, "TTLs"): L1 and L2 count an entry's age from when it was put into the
+// cache (a demotion or promotion between them keeps that time); conversation entries use the
+// tiers' session_ttl (default: none) instead of ttl; L3 counts from its own write; Redis has its
+// own. Expired entries are misses; ExpireDue() sweeps them all (call it periodically).
+//
 // Thread-safe: every method may be called from any thread. Checkpoints are immutable once cached
 // (shared_ptr<const Checkpoint>); a caller copies the state bytes into its own State.
 // Concurrent Puts of the same key are last-writer-wins; a Get racing a Put of the same key may
@@ -44,6 +49,8 @@ struct TieredCacheOptions {
   std::optional<DiskTierOptions> l3;     // nullopt: no disk tier
   bool l3_admit_all = false;             // false: the doorkeeper keeps one-hit wonders off disk
   std::optional<RedisTierOptions> redis; // nullopt: no shared tier
+  // Time source of the RAM tiers' TTLs, also used by l1/l2 when their own clock is null.
+  std::shared_ptr<const CacheClock> clock = nullptr;  // null: CacheClock::Real()
 };
 
 struct CacheStats {
@@ -64,6 +71,7 @@ class TieredCache {
     int64_t tokens = 0;  // resume prefill after this many tokens of the prompt
     CacheKey key = 0;
     std::shared_ptr<const Checkpoint> checkpoint;
+    std::string_view tier;  // which tier held it: "l1", "l2", "l3" or "redis"
   };
   // The longest cached prefix of `tokens` still held by some tier (stale index entries are
   // dropped on the way), or nullopt.
@@ -82,10 +90,16 @@ class TieredCache {
   // its key_prefix (for every worker) and the writes still queued for it.
   void Clear();
   // For shutdown: waits for queued Redis writes, then moves everything in L1 and L2 down to L3
-  // (bypassing the admission filter), so the next process starts warm. The cache stays usable
-  // (entries come back up from disk on demand). Without L3 only the Redis writes are waited for.
+  // (bypassing the admission filter; expired entries are dropped instead), so the next process
+  // starts warm. The cache stays usable (entries come back up from disk on demand). Without L3
+  // only the Redis writes are waited for.
   // An error counts entries L3 could not take (they are dropped).
   Status Flush();
+  // Drops every entry whose TTL has run out in L1, L2 and L3 (freeing its bytes without waiting
+  // for a Get) and forgets dropped prefixes in the index; returns how many. Cheap when nothing is
+  // due in the RAM tiers (one comparison per shard); L3 with a TTL scans its index under its
+  // lock. Meant to be called every few seconds to minutes (dte serve: every 30 s).
+  size_t ExpireDue();
   CacheStats Stats() const;
   bool has_redis() const { return redis_ != nullptr; }
   const PrefixIndex& index() const { return index_; }
@@ -93,7 +107,8 @@ class TieredCache {
  private:
   explicit TieredCache(const TieredCacheOptions& options);
   // Finds `key` in the tiers (L1 keeps; lower tiers hand the entry up into L1).
-  std::optional<TierEntry> Find(CacheKey key);
+  // `tier` (optional) gets the name of the tier that held the key.
+  std::optional<TierEntry> Find(CacheKey key, std::string_view* tier = nullptr);
   void Insert(CacheKey key, TierEntry entry);
   // Stores locally (replacing lower copies) without writing to Redis.
   void PutLocal(CacheKey key, std::shared_ptr<const Checkpoint> checkpoint, Priority priority);
@@ -103,6 +118,7 @@ class TieredCache {
   void Demote(size_t level, std::vector<EvictedEntry> evicted);
 
   const TieredCacheOptions options_;
+  const std::shared_ptr<const CacheClock> clock_;
   PrefixIndex index_;
   std::vector<std::unique_ptr<CacheTier>> tiers_;  // fixed after Open
   DiskTier* disk_ = nullptr;                       // tiers_.back() when L3 is on

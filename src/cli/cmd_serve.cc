@@ -43,6 +43,15 @@ int RunServeCommand(int argc, char** argv) {
   app.add_option("--drain-timeout", drain_s, "seconds to finish in-flight work on SIGTERM")->check(CLI::Range(0, 3600));
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  app.add_option("--otlp-endpoint", o.tracing.otlp_endpoint,
+                 "OTLP/HTTP JSON trace endpoint, e.g. http://127.0.0.1:4318/v1/traces "
+                 "(default: traces kept in memory only, GET /v1/traces)");
+  app.add_option("--trace-sample-ratio", o.tracing.sample_ratio,
+                 "share of new traces recorded (a caller's traceparent decides for its trace)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--trace-store-spans", o.tracing.store_spans,
+                 "finished spans kept in memory for GET /v1/traces")
+      ->check(CLI::Range(1, 10'000'000));
   bool no_cache = false;
   app.add_flag("--no-cache", no_cache,
                "run without the state cache (prefix checkpoints, sessions on disk)");
@@ -61,6 +70,22 @@ int RunServeCommand(int argc, char** argv) {
       ->check(CLI::Range(0, 1 << 24));
   app.add_option("--redis", o.cache.redis_url,
                  "shared state cache tier, redis://[:password@]host[:port][/db]");
+  int64_t ram_ttl_s = 0, compressed_ttl_s = 0, disk_ttl_s = 0, redis_ttl_s = -1;
+  app.add_option("--cache-ram-ttl", ram_ttl_s,
+                 "seconds a prefix checkpoint may stay in L1 after it was cached (not sessions); 0: no limit")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--cache-compressed-ttl", compressed_ttl_s,
+                 "seconds a prefix checkpoint may stay in L2 after it was cached (not sessions); 0: no limit")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--cache-disk-ttl", disk_ttl_s,
+                 "seconds an L3 entry (sessions too) lives after it was written to disk; 0: no limit")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  app.add_option("--redis-prefix", o.cache.redis_prefix,
+                 "key namespace in Redis; all workers of a deployment must agree (default dte:cache:)");
+  app.add_option("--redis-ttl", redis_ttl_s,
+                 "seconds a Redis key lives after it was written; 0: none (Redis' maxmemory evicts) "
+                 "(default 86400)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
   app.add_option(
       "--admin-token", o.admin_token,
       "bearer token for admin endpoints (POST /v1/cache/clear); default: loopback clients only");
@@ -69,6 +94,10 @@ int RunServeCommand(int argc, char** argv) {
   o.engine.step_seconds = step_ms / 1000;
   o.drain_timeout = std::chrono::seconds(drain_s);
   o.engine.sessions.idle_ttl = std::chrono::seconds(idle_ttl_s);
+  o.cache.ram_ttl = std::chrono::seconds(ram_ttl_s);
+  o.cache.compressed_ttl = std::chrono::seconds(compressed_ttl_s);
+  o.cache.disk_ttl = std::chrono::seconds(disk_ttl_s);
+  if (redis_ttl_s >= 0) o.cache.redis_ttl = std::chrono::seconds(redis_ttl_s);
   SetLogLevel(log_level == "debug" ? LogLevel::kDebug : log_level == "warning" ? LogLevel::kWarning
               : log_level == "error" ? LogLevel::kError : LogLevel::kInfo);
   return server::RunServe(o);

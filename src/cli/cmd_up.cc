@@ -76,6 +76,12 @@ int RunUpCommand(int argc, char** argv) {
       ->check(CLI::Range(0, 3600));
   app.add_option("--log-level", log_level, "debug, info, warning or error")
       ->check(CLI::IsMember({"debug", "info", "warning", "error"}));
+  router::ObservabilityOptions& obs = o.observability;
+  app.add_option("--otlp-endpoint", obs.otlp_endpoint,
+                 "OTLP/HTTP JSON trace endpoint for the router and every worker");
+  app.add_option("--trace-sample-ratio", obs.trace_sample_ratio,
+                 "share of new traces recorded (router and workers follow one decision per trace)")
+      ->check(CLI::Range(0.0, 1.0));
   AutoscaleFlags scale;
   AddAutoscaleFlags(app, &scale, /*for_route=*/false);
   CLI11_PARSE(app, argc, argv);
@@ -100,6 +106,11 @@ int RunUpCommand(int argc, char** argv) {
                      "--model-name", model_name,
                      "--threads",    std::to_string(threads),
                      "--log-level",  log_level == "info" ? "warning" : log_level};
+  if (!obs.otlp_endpoint.empty()) {
+    spec.serve_args.insert(spec.serve_args.end(), {"--otlp-endpoint", obs.otlp_endpoint});
+  }
+  spec.serve_args.insert(spec.serve_args.end(),
+                         {"--trace-sample-ratio", std::to_string(obs.trace_sample_ratio)});
   std::istringstream extra(worker_args);
   for (std::string arg; extra >> arg;) spec.serve_args.push_back(arg);
   spec.drain_timeout = std::chrono::seconds(drain_s);

@@ -33,6 +33,18 @@ std::vector<size_t> CheckpointOffsets(const Sequence& seq, int64_t interval) {
 
 }  // namespace
 
+std::string_view StepPhaseName(StepPhase phase) {
+  switch (phase) {
+    case StepPhase::kDecode:
+      return "decode";
+    case StepPhase::kPrefill:
+      return "prefill";
+    case StepPhase::kMixed:
+      return "mixed";
+  }
+  return "mixed";
+}
+
 int64_t DefaultMaxBatch(const ModelConfig& c) {
   const double per_layer = 5.0 * static_cast<double>(c.n_embd) * static_cast<double>(c.n_embd) +
                            2.0 * static_cast<double>(c.n_embd) * static_cast<double>(c.ffn_dim);
@@ -159,9 +171,12 @@ Status Engine::Submit(GenerationRequest request, std::shared_ptr<TokenChannel> c
   if (cache_ && fresh_state && !seq->prompt.empty()) {
     // Resume from the longest cached prefix (read here, on the caller's thread, not the
     // scheduler's).
+    seq->timing.cache_lookup_start_unix_nano = UnixNanosForTiming();
     std::optional<EngineCache::Resume> hit = cache_->LookupPrefix(seq->prompt);
+    seq->timing.cache_lookup_end_unix_nano = UnixNanosForTiming();
     if (hit && hit->tokens == static_cast<int64_t>(seq->prompt.size()) && hit->logits.empty())
       hit.reset();  // a one-token prompt cached without logits: nothing to sample from
+    seq->timing.cache_tier = hit ? std::move(hit->tier) : std::string("miss");
     if (hit) {
       seq->state() = std::move(hit->state);
       seq->prefilled = static_cast<size_t>(hit->tokens);

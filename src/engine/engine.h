@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string_view>
 
 #include "engine/engine_cache.h"
 #include "engine/request.h"
@@ -26,18 +27,27 @@ struct EngineOptions {
   // A step holds one token of every decoding sequence plus prompt tokens up to a budget: what
   // the measured step cost allows in step_seconds, and at least step_min_tokens of prompt
   // (batch_planner.h). step_seconds = 0: the budget is step_min_tokens.
-  double step_seconds = 0.5;
+  double step_seconds = 0.25;
   int64_t step_min_tokens = 256;
   int threads = 0;              // forward-pass threads; 0 = hardware threads
   SessionOptions sessions;
   StateCacheOptions cache;  // cache.cache == null: no state cache
 };
 
+// What one forward step ran: only decode rows (one sampled token per sequence), only prompt
+// chunks, or both.
+enum class StepPhase { kDecode, kPrefill, kMixed };
+std::string_view StepPhaseName(StepPhase phase);  // "decode", "prefill", "mixed"
+
 // Called on the scheduler thread; implementations must be quick and thread-safe.
 class EngineObserver {
  public:
   virtual ~EngineObserver() = default;
   virtual void OnStep(int64_t sequences, int64_t tokens, double seconds) {}
+  // The scheduler calls this one; by default it forwards to OnStep.
+  virtual void OnStepPhase(StepPhase phase, int64_t sequences, int64_t tokens, double seconds) {
+    OnStep(sequences, tokens, seconds);
+  }
   virtual void OnFirstToken(double seconds_since_submit) {}
   virtual void OnFinished(const Usage& usage, FinishReason reason, double seconds_since_submit,
                           double seconds_per_output_token) {}

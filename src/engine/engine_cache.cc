@@ -41,6 +41,7 @@ std::optional<EngineCache::Resume> EngineCache::LookupPrefix(std::span<const int
     if (state.ok()) {
       out.emplace();
       out->tokens = hit->tokens;
+      out->tier = std::string(hit->tier);
       out->state = std::move(*state);
       if (hit->checkpoint->logits.size() == static_cast<size_t>(config_.n_vocab))
         out->logits = hit->checkpoint->logits;

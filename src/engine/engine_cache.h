@@ -67,6 +67,8 @@ class EngineCache {
     int64_t tokens = 0;  // prompt tokens covered by `state`
     State state;
     std::vector<float> logits;  // n_vocab floats after those tokens (empty if not cached)
+    // The tier that served it, for traces: "l1", "l2", "l3" or "redis".
+    std::string tier;
   };
   // The longest cached prefix of `prompt` whose state fits this model, or nullopt.
   std::optional<Resume> LookupPrefix(std::span<const int32_t> prompt);

@@ -41,10 +41,34 @@ struct TokenPiece {
   int64_t tokens = 0;
 };
 
+// When the engine did what for one request, for its trace (the HTTP handler turns these into
+// spans afterwards; the scheduler thread only reads the clock). Unix nanoseconds (system clock);
+// 0 = did not happen (e.g. admitted_unix_nano for a request that never left the queue).
+struct CheckpointTiming {
+  int64_t start_unix_nano = 0;  // the scheduler copied the state out for the cache's writer
+  int64_t end_unix_nano = 0;
+  int64_t tokens = 0;  // prefix length checkpointed
+};
+struct RequestTiming {
+  // The state cache's prefix lookup (in Submit, on the caller's thread); 0: no lookup.
+  int64_t cache_lookup_start_unix_nano = 0;
+  int64_t cache_lookup_end_unix_nano = 0;
+  // Which tier served the prefix ("l1", "l2", "l3" or "redis"), "miss", or empty without a
+  // lookup.
+  std::string cache_tier;
+  int64_t enqueued_unix_nano = 0;
+  int64_t queue_depth = 0;  // requests waiting when this one was queued (itself included)
+  int64_t admitted_unix_nano = 0;
+  int64_t first_token_unix_nano = 0;
+  int64_t finished_unix_nano = 0;
+  std::vector<CheckpointTiming> checkpoints;  // prefix checkpoints taken during this prefill
+};
+
 struct Completion {
   FinishReason reason = FinishReason::kStop;
   Usage usage;
   Status error;  // set when reason == kError
+  RequestTiming timing;
 };
 
 }  // namespace dte

@@ -28,6 +28,8 @@ Status Scheduler::Enqueue(std::unique_ptr<Sequence>& sequence) {
     if (static_cast<int64_t>(queue_.size()) >= options_.max_queue)
       return Status::ResourceExhausted("the request queue is full (" + std::to_string(options_.max_queue) +
                                        " waiting); retry later");
+    sequence->timing.enqueued_unix_nano = UnixNanosForTiming();
+    sequence->timing.queue_depth = static_cast<int64_t>(queue_.size()) + 1;
     queue_.push_back(std::move(sequence));
     queue_depth_.store(static_cast<int64_t>(queue_.size()), std::memory_order_relaxed);
   }
@@ -80,6 +82,7 @@ bool Scheduler::Admit() {
   while (!queue_.empty() && static_cast<int64_t>(active_.size()) < options_.max_batch) {
     std::unique_ptr<Sequence> seq = std::move(queue_.front());
     queue_.pop_front();
+    seq->timing.admitted_unix_nano = UnixNanosForTiming();
     seq->sampler.emplace(seq->request.sampling, model_.config().n_vocab);
     seq->stop = StopMatcher(seq->request.stop_tokens, seq->request.stop_strings);
     if (seq->sample_from_cache) {
@@ -166,11 +169,13 @@ void Scheduler::Step() {
   const auto start = SteadyClock::now();
   model_.ForwardBatch(chunks_, scratch_, &pool_);
   int64_t tokens = 0;
+  size_t decode_rows = 0;
   sample_at_.clear();
   for (size_t i = 0; i < chunks_.size(); ++i) {
     Sequence& seq = *chunk_owner_[i];
     tokens += static_cast<int64_t>(chunks_[i].tokens.size());
     if (seq.feed_last_token) {
+      ++decode_rows;
       seq.feed_last_token = false;
     } else {
       seq.prefilled += chunks_[i].tokens.size();
@@ -199,7 +204,13 @@ void Scheduler::Step() {
       Finish(seq, FinishReason::kLength);  // prefill only (e.g. a session's system prompt)
     }
   }
-  if (observer_) observer_->OnStep(static_cast<int64_t>(chunks_.size()), tokens, SecondsSince(start));
+  if (observer_) {
+    const StepPhase phase = decode_rows == chunks_.size() ? StepPhase::kDecode
+                            : decode_rows == 0            ? StepPhase::kPrefill
+                                                          : StepPhase::kMixed;
+    observer_->OnStepPhase(phase, static_cast<int64_t>(chunks_.size()), tokens,
+                           SecondsSince(start));
+  }
 }
 
 // At debug level, a summary of the last second's steps (what the budget allowed, what ran).
@@ -231,13 +242,19 @@ void Scheduler::LogSteps(int64_t tokens, double seconds) {
 void Scheduler::TakeCheckpoint(Sequence& seq) {
   ++seq.next_checkpoint;
   if (cache_ == nullptr) return;
+  CheckpointTiming t;
+  t.start_unix_nano = UnixNanosForTiming();
   cache_->PutPrefix(std::span<const int32_t>(seq.prompt).first(seq.prefilled), seq.state(),
                     seq.logits);
+  t.end_unix_nano = UnixNanosForTiming();
+  t.tokens = static_cast<int64_t>(seq.prefilled);
+  seq.timing.checkpoints.push_back(t);
 }
 
 void Scheduler::Emit(Sequence& seq, int32_t sampled) {
   if (!seq.first_token_at) {
     seq.first_token_at = SteadyClock::now();
+    seq.timing.first_token_unix_nano = UnixNanosForTiming();
     if (observer_) observer_->OnFirstToken(std::chrono::duration<double>(*seq.first_token_at - seq.submitted).count());
   }
   const int32_t token = sampled >= 0 ? sampled : seq.sampler->Sample(seq.logits);
@@ -268,6 +285,8 @@ void Scheduler::Finish(Sequence& seq, FinishReason reason, Status error) {
   c.usage.completion_tokens = seq.generated;
   c.usage.cached_tokens = seq.cached_tokens;
   c.usage.prefix_hit_tokens = seq.prefix_hit_tokens;
+  seq.timing.finished_unix_nano = UnixNanosForTiming();
+  c.timing = std::move(seq.timing);
   seq.completion = std::move(c);
 }
 

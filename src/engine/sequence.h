@@ -3,6 +3,7 @@
 // sampler and stop matcher. Owned by the scheduler thread (created by Submit's caller, then
 // handed over through the queue).
 
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -15,6 +16,13 @@
 #include "model/stop_matcher.h"
 
 namespace dte {
+
+// Unix nanoseconds (system clock), for RequestTiming: one clock read, no tracing work.
+inline int64_t UnixNanosForTiming() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 struct Sequence {
   std::shared_ptr<TokenChannel> channel;
@@ -45,6 +53,7 @@ struct Sequence {
 
   SteadyClock::time_point submitted;
   std::optional<SteadyClock::time_point> first_token_at;
+  RequestTiming timing;  // moved into the completion
   std::optional<Completion> completion;  // set when the sequence is done
 
   State& state() { return session ? session->state : *own_state; }

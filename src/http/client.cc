@@ -1,83 +1,37 @@
 #include "http/client.h"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <utility>
+
+#include "http/connection_pool.h"
 
 namespace dte::http {
 namespace {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kScratchBytes = 16 * 1024;
 
 std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
 
-// Errors that mean "the server closed this idle connection before we used it".
-bool IsStaleConnection(error_code ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream;
-}
-
 }  // namespace
-
-// A pooled connection. Its stream runs on a strand of the client's executor, because a
-// tcp_stream's timeout handlers must not run concurrently with its operations.
-struct Client::Connection {
-  explicit Connection(const asio::any_io_executor& executor)
-      : stream(asio::make_strand(executor)) {}
-  beast::tcp_stream stream;
-  beast::flat_buffer buffer;
-  bool reused = false;
-};
 
 Client::Client(asio::any_io_executor executor, std::string host, uint16_t port,
                ClientOptions options)
-    : executor_(std::move(executor)), host_(std::move(host)), port_(port), options_(options) {}
+    : host_(std::move(host)),
+      port_(port),
+      options_(options),
+      pool_(std::make_unique<ConnectionPool>(std::move(executor), host_, port,
+                                             options.connect_timeout,
+                                             options.max_idle_connections)) {}
 
 Client::~Client() = default;
 
-size_t Client::idle_connections() const {
-  std::lock_guard lock(mu_);
-  return idle_.size();
-}
-
-std::unique_ptr<Client::Connection> Client::TakeIdle() {
-  std::lock_guard lock(mu_);
-  if (idle_.empty()) return nullptr;
-  std::unique_ptr<Connection> conn = std::move(idle_.back());  // most recently used
-  idle_.pop_back();
-  return conn;
-}
-
-void Client::GiveBack(std::unique_ptr<Connection> conn) {
-  conn->reused = true;
-  std::lock_guard lock(mu_);
-  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(conn));
-}
-
-asio::awaitable<Result<std::unique_ptr<Client::Connection>>> Client::Connect() {
-  std::string where = host_ + ":" + std::to_string(port_);
-  tcp::resolver resolver(executor_);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host_, std::to_string(port_), kUseTuple);
-  if (rec) co_return Status::Unavailable("cannot resolve " + where + ": " + rec.message());
-  auto conn = std::make_unique<Connection>(executor_);
-  conn->stream.expires_after(options_.connect_timeout);
-  auto [cec, endpoint] = co_await conn->stream.async_connect(endpoints, kUseTuple);
-  if (cec) co_return Status::Unavailable("cannot connect to " + where + ": " + cec.message());
-  error_code ignored;
-  conn->stream.socket().set_option(tcp::no_delay(true), ignored);
-  connections_opened_.fetch_add(1);
-  co_return std::move(conn);
-}
+size_t Client::idle_connections() const { return pool_->idle_connections(); }
+uint64_t Client::connections_opened() const { return pool_->connections_opened(); }
 
 asio::awaitable<Result<ClientResponse>> Client::Request(std::string method, std::string target,
                                                         Headers headers, std::string body) {
@@ -95,29 +49,17 @@ asio::awaitable<Result<ClientResponse>> Client::Exchange(const std::string& meth
                                                          const Headers& headers,
                                                          const std::string& body,
                                                          const ChunkFn* on_chunk) {
-  const std::string where = host_ + ":" + std::to_string(port_);
-  bhttp::request<bhttp::string_body> req;
-  bhttp::verb verb = bhttp::string_to_verb(method);
-  if (verb == bhttp::verb::unknown) {
-    req.method_string(method);
-  } else {
-    req.method(verb);
-  }
-  req.target(target);
-  req.version(11);
-  req.set(bhttp::field::host, where);
+  const std::string& where = pool_->where();
+  OutgoingRequest req = MakeRequest(method, target, where);
   for (const auto& [name, value] : headers) req.set(name, value);
-  req.body() = body;
-  if (!body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
-      verb == bhttp::verb::patch) {
-    req.prepare_payload();
-  }
+  SetRequestBody(req, body);
+  const bhttp::verb verb = req.method();
   std::vector<char> scratch(kScratchBytes);
 
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<Connection> conn = TakeIdle();
+    std::shared_ptr<PooledConnection> conn = pool_->TakeIdle();
     if (!conn) {
-      auto connected = co_await Connect();
+      auto connected = co_await pool_->Connect();
       if (!connected.ok()) co_return connected.status();
       conn = std::move(*connected);
     }
@@ -175,7 +117,7 @@ asio::awaitable<Result<ClientResponse>> Client::Exchange(const std::string& meth
         co_return response;  // `conn` is dropped (closed): its response was not read out
       }
     }
-    if (parser.get().keep_alive()) GiveBack(std::move(conn));
+    if (parser.get().keep_alive()) pool_->GiveBack(std::move(conn));
     co_return response;
   }
 }

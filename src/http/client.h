@@ -14,14 +14,12 @@
 // over the limit). Thread-safe: any number of coroutines, on any threads, may use one Client;
 // it must outlive their requests.
 
-#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +30,7 @@
 namespace dte::http {
 
 namespace asio = boost::asio;
+class ConnectionPool;
 
 struct ClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
@@ -73,27 +72,18 @@ class Client {
   const std::string& host() const { return host_; }
   uint16_t port() const { return port_; }
   size_t idle_connections() const;
-  uint64_t connections_opened() const { return connections_opened_.load(); }
+  uint64_t connections_opened() const;
 
  private:
-  struct Connection;
-  struct Attempt;
-
   asio::awaitable<Result<ClientResponse>> Exchange(const std::string& method,
                                                    const std::string& target,
                                                    const Headers& headers, const std::string& body,
                                                    const ChunkFn* on_chunk);
-  asio::awaitable<Result<std::unique_ptr<Connection>>> Connect();
-  std::unique_ptr<Connection> TakeIdle();
-  void GiveBack(std::unique_ptr<Connection> conn);
 
-  const asio::any_io_executor executor_;
   const std::string host_;
   const uint16_t port_;
   const ClientOptions options_;
-  std::atomic<uint64_t> connections_opened_{0};
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_;  // guarded by mu_
+  const std::unique_ptr<ConnectionPool> pool_;
 };
 
 }  // namespace dte::http

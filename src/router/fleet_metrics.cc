@@ -1,6 +1,8 @@
 #include "router/fleet_metrics.h"
 
 #include <algorithm>
+#include <initializer_list>
+#include <string_view>
 
 namespace dte::router {
 namespace {
@@ -23,6 +25,21 @@ std::optional<double> Add(std::optional<double> a, std::optional<double> b) {
 
 double CounterDelta(double now, double before) { return now >= before ? now - before : now; }
 
+// The dte_step_duration_seconds buckets of the steps in `phases` ("decode", "prefill",
+// "mixed"); samples without a phase label (workers before the label existed) count as prefill.
+Buckets StepBuckets(const std::vector<PromSample>& samples,
+                    std::initializer_list<std::string_view> phases) {
+  std::vector<PromSample> picked;
+  for (const PromSample& s : samples) {
+    if (s.name != "dte_step_duration_seconds_bucket") continue;
+    auto it = s.labels.find("phase");
+    const std::string_view phase = it == s.labels.end() ? "prefill" : std::string_view(it->second);
+    for (std::string_view p : phases)
+      if (p == phase) picked.push_back(s);
+  }
+  return HistogramBuckets(picked, "dte_step_duration_seconds");
+}
+
 }  // namespace
 
 FleetSnapshot FleetTracker::Update(SteadyClock::time_point now,
@@ -30,7 +47,8 @@ FleetSnapshot FleetTracker::Update(SteadyClock::time_point now,
                                    uint64_t router_requests, uint64_t router_failed) {
   FleetSnapshot out;
   const double dt = last_time_ ? std::chrono::duration<double>(now - *last_time_).count() : 0.0;
-  Buckets ttft, tpot, step;
+  Buckets ttft, tpot, prefill_steps, decode_steps;
+  bool every_capacity = true;  // every worker exports dte_queue_capacity
   std::map<std::string, double> codes, hits, misses;
   bool have_delta = false;
   for (const auto& [url, samples] : scraped) {
@@ -39,6 +57,9 @@ FleetSnapshot FleetTracker::Update(SteadyClock::time_point now,
     g.queue_depth = SumSeries(samples, "dte_queue_depth");
     out.workers[url] = g;
     out.alert.queue_depth = Add(out.alert.queue_depth, g.queue_depth);
+    const std::optional<double> capacity = SumSeries(samples, "dte_queue_capacity");
+    every_capacity = every_capacity && capacity.has_value();
+    out.alert.queue_capacity = Add(out.alert.queue_capacity, capacity);
     out.dashboard.queue_depth = Add(out.dashboard.queue_depth, g.queue_depth);
     out.dashboard.active_sequences = Add(out.dashboard.active_sequences, g.active_sequences);
     out.alert.rss_bytes =
@@ -53,8 +74,12 @@ FleetSnapshot FleetTracker::Update(SteadyClock::time_point now,
                                  HistogramBuckets(before, "dte_time_to_first_token_seconds")));
     AddBuckets(tpot, BucketDelta(HistogramBuckets(samples, "dte_time_per_output_token_seconds"),
                                  HistogramBuckets(before, "dte_time_per_output_token_seconds")));
-    AddBuckets(step, BucketDelta(HistogramBuckets(samples, "dte_step_duration_seconds"),
-                                 HistogramBuckets(before, "dte_step_duration_seconds")));
+    // Steps that carry prompt tokens (prefill only, or mixed with decode rows) stand for the
+    // prefill limit; decode-only steps for the decode limit.
+    AddBuckets(prefill_steps, BucketDelta(StepBuckets(samples, {"prefill", "mixed"}),
+                                          StepBuckets(before, {"prefill", "mixed"})));
+    AddBuckets(decode_steps,
+               BucketDelta(StepBuckets(samples, {"decode"}), StepBuckets(before, {"decode"})));
     auto delta_by = [&](const char* name, const char* label, std::map<std::string, double>& into) {
       const std::map<std::string, double> a = SumBy(samples, name, label);
       const std::map<std::string, double> b = SumBy(before, name, label);
@@ -69,8 +94,11 @@ FleetSnapshot FleetTracker::Update(SteadyClock::time_point now,
   }
   out.alert.latency_p95_seconds = HistogramQuantile(ttft, 0.95);
   out.alert.latency_p99_seconds = HistogramQuantile(ttft, 0.99);
-  // Workers export prefill and decode steps as one histogram: it stands for the prefill rule.
-  out.alert.prefill_step_p95_seconds = HistogramQuantile(step, 0.95);
+  out.alert.prefill_step_p95_seconds = HistogramQuantile(prefill_steps, 0.95);
+  out.alert.decode_step_p95_seconds = HistogramQuantile(decode_steps, 0.95);
+  // Queue saturation needs every worker's capacity (a worker without it would make the total
+  // look emptier than it is); without it the rule still sees 429s.
+  if (!every_capacity || scraped.empty()) out.alert.queue_capacity.reset();
   out.dashboard.ttft_p50 = HistogramQuantile(ttft, 0.5);
   out.dashboard.ttft_p95 = out.alert.latency_p95_seconds;
   out.dashboard.ttft_p99 = out.alert.latency_p99_seconds;

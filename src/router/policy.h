@@ -65,7 +65,7 @@ struct PrefixOptions {
   double min_match_ratio = 0.3;              // below this, the prefix is not worth following
   // Load fall-back (as SGLang's router): when max - min outstanding > abs_threshold and
   // max > rel_threshold * min, go to the least loaded backend instead.
-  int64_t balance_abs_threshold = 2;
+  int64_t balance_abs_threshold = 8;
   double balance_rel_threshold = 1.5;
 };
 std::unique_ptr<Policy> MakePrefixPolicy(PrefixOptions options = {});

@@ -202,6 +202,12 @@ asio::awaitable<void> Proxy::Handle(http::Request& req, http::Responder& res,
     entry.backend = out.backend;
     entry.latency_ms = SecondsSince(start) * 1000.0;
     entry.error = out.error;
+    if (out.status == 0 && !failure) {
+      // The client hung up: not a server error. Logged as nginx's 499 (client closed request),
+      // a warning, since the request log files status 0 under errors.
+      entry.status = 499;
+      if (entry.error.empty()) entry.error = "the client left";
+    }
     LogRequest(entry);
   }
   if (failure) std::rethrow_exception(failure);

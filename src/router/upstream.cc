@@ -3,14 +3,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <tuple>
 #include <utility>
+
+#include "http/connection_pool.h"
 
 namespace dte::router {
 namespace {
@@ -23,12 +22,6 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kScratchBytes = 16 * 1024;
 
 std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
-
-// "The server closed this idle keep-alive connection before we used it".
-bool IsStaleConnection(error_code ec) {
-  return ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == bhttp::error::end_of_stream;
-}
 
 }  // namespace
 
@@ -69,119 +62,42 @@ std::string_view ForwardOutcomeName(ForwardOutcome o) {
   return "?";
 }
 
-// A pooled connection. Its stream runs on its own strand: the tcp_stream's timer handlers and
-// a cancellation posted from another thread must not run concurrently with its operations.
-struct Upstream::Connection {
-  explicit Connection(const asio::any_io_executor& executor)
-      : stream(asio::make_strand(executor)) {}
-  beast::tcp_stream stream;
-  beast::flat_buffer buffer;
-  bool reused = false;
-  std::atomic<bool> cancelled{false};
-};
-
 Upstream::Upstream(asio::any_io_executor executor, std::string host, uint16_t port,
                    UpstreamOptions options)
-    : executor_(std::move(executor)), host_(std::move(host)), port_(port), options_(options) {}
+    : options_(options),
+      pool_(std::make_unique<http::ConnectionPool>(std::move(executor), std::move(host), port,
+                                                   options.connect_timeout,
+                                                   options.max_idle_connections)) {}
 
 Upstream::~Upstream() = default;
 
-size_t Upstream::idle_connections() const {
-  std::lock_guard lock(mu_);
-  return idle_.size();
-}
-
-void Upstream::CloseIdle() {
-  std::vector<std::shared_ptr<Connection>> idle;
-  {
-    std::lock_guard lock(mu_);
-    idle.swap(idle_);
-  }
-  for (auto& conn : idle) {
-    asio::post(conn->stream.get_executor(), [conn] {
-      error_code ignored;
-      conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      conn->stream.close();
-    });
-  }
-}
-
-std::shared_ptr<Upstream::Connection> Upstream::TakeIdle() {
-  std::lock_guard lock(mu_);
-  if (idle_.empty()) return nullptr;
-  std::shared_ptr<Connection> conn = std::move(idle_.back());  // most recently used: warmest
-  idle_.pop_back();
-  return conn;
-}
-
-void Upstream::GiveBack(std::shared_ptr<Connection> conn) {
-  conn->reused = true;
-  std::lock_guard lock(mu_);
-  if (idle_.size() < options_.max_idle_connections) idle_.push_back(std::move(conn));
-}
-
-asio::awaitable<std::shared_ptr<Upstream::Connection>> Upstream::Connect(std::string* error) {
-  auto conn = std::make_shared<Connection>(executor_);
-  error_code ec;
-  const asio::ip::address address = asio::ip::make_address(host_, ec);
-  if (!ec) {
-    const tcp::endpoint endpoint(address, port_);
-    conn->stream.expires_after(options_.connect_timeout);
-    std::tie(ec) = co_await conn->stream.async_connect(endpoint, kUseTuple);
-  } else {  // a host name: resolve it on each new connection (cheap next to a generation)
-    tcp::resolver resolver(executor_);
-    const std::string service = std::to_string(port_);
-    auto [rec, endpoints] = co_await resolver.async_resolve(host_, service, kUseTuple);
-    ec = rec;
-    if (!ec) {
-      conn->stream.expires_after(options_.connect_timeout);
-      auto [cec, ep] = co_await conn->stream.async_connect(endpoints, kUseTuple);
-      ec = cec;
-    }
-  }
-  if (ec) {
-    *error = "cannot connect to " + host_ + ":" + std::to_string(port_) + ": " + ec.message();
-    co_return nullptr;
-  }
-  error_code ignored;
-  conn->stream.socket().set_option(tcp::no_delay(true), ignored);
-  connections_opened_.fetch_add(1);
-  co_return conn;
-}
+size_t Upstream::idle_connections() const { return pool_->idle_connections(); }
+uint64_t Upstream::connections_opened() const { return pool_->connections_opened(); }
+void Upstream::CloseIdle() { pool_->CloseIdle(); }
 
 asio::awaitable<ForwardResult> Upstream::Forward(const UpstreamRequest& request, UpstreamSink& sink,
                                                  http::CancellationToken cancel) {
-  const std::string where = host_ + ":" + std::to_string(port_);
-  bhttp::request<bhttp::string_body> req;
-  const bhttp::verb verb = bhttp::string_to_verb(request.method);
-  if (verb == bhttp::verb::unknown) {
-    req.method_string(request.method);
-  } else {
-    req.method(verb);
-  }
-  req.target(request.target);
-  req.version(11);
-  req.set(bhttp::field::host, where);
+  const std::string& where = pool_->where();
+  http::OutgoingRequest req = http::MakeRequest(request.method, request.target, where);
   for (const auto& [name, value] : request.headers)
     if (!IsHopByHopHeader(name)) req.insert(name, value);
-  req.body().assign(request.body.data(), request.body.size());
-  if (!request.body.empty() || verb == bhttp::verb::post || verb == bhttp::verb::put ||
-      verb == bhttp::verb::patch) {
-    req.prepare_payload();
-  }
+  http::SetRequestBody(req, request.body);
+  const bhttp::verb verb = req.method();
   req.keep_alive(true);
   std::vector<char> scratch(kScratchBytes);
   ForwardResult result;
 
   for (int attempt = 0;; ++attempt) {
     if (cancel.cancelled()) co_return ForwardResult{ForwardOutcome::kClientGone, 0, "client gone"};
-    std::shared_ptr<Connection> conn = TakeIdle();
+    std::shared_ptr<http::PooledConnection> conn = pool_->TakeIdle();
     if (!conn) {
-      conn = co_await Connect(&result.error);
-      if (!conn) {
+      Result<std::shared_ptr<http::PooledConnection>> connected = co_await pool_->Connect();
+      if (!connected.ok()) {
         result.outcome = ForwardOutcome::kConnectFailed;
+        result.error = connected.status().message();
         co_return result;
       }
+      conn = std::move(*connected);
     }
     const bool may_retry = conn->reused && attempt == 0;
 
@@ -231,7 +147,7 @@ asio::awaitable<ForwardResult> Upstream::Forward(const UpstreamRequest& request,
     bhttp::response_parser<bhttp::buffer_body>& parser = *parser_slot;
     if (hec) {
       if (gone()) co_return ForwardResult{ForwardOutcome::kClientGone, 0, "client gone"};
-      if (may_retry && !parser.got_some() && IsStaleConnection(hec)) continue;
+      if (may_retry && !parser.got_some() && http::IsStaleConnection(hec)) continue;
       co_return ForwardResult{ForwardOutcome::kFailedBeforeHead, 0,
                               "reading the response from " + where + " failed: " + hec.message()};
     }
@@ -267,7 +183,7 @@ asio::awaitable<ForwardResult> Upstream::Forward(const UpstreamRequest& request,
         co_return ForwardResult{ForwardOutcome::kClientGone, head.status, "client gone"};
       }
     }
-    if (parser.get().keep_alive() && !gone()) GiveBack(std::move(conn));
+    if (parser.get().keep_alive() && !gone()) pool_->GiveBack(std::move(conn));
     result.outcome = ForwardOutcome::kOk;
     co_return result;
   }

@@ -10,13 +10,11 @@
 // Thread-safe: any number of coroutines on any threads may Forward() through one Upstream; it
 // must outlive them. Beast lives only in upstream.cc.
 
-#include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +22,10 @@
 
 #include "http/cancellation.h"
 #include "http/headers.h"
+
+namespace dte::http {
+class ConnectionPool;
+}
 
 namespace dte::router {
 
@@ -90,23 +92,13 @@ class Upstream {
                                          http::CancellationToken cancel);
 
   size_t idle_connections() const;
-  uint64_t connections_opened() const { return connections_opened_.load(); }
+  uint64_t connections_opened() const;
   // Closes the idle connections (a removed backend).
   void CloseIdle();
 
  private:
-  struct Connection;
-  std::shared_ptr<Connection> TakeIdle();
-  void GiveBack(std::shared_ptr<Connection> conn);
-  asio::awaitable<std::shared_ptr<Connection>> Connect(std::string* error);
-
-  const asio::any_io_executor executor_;
-  const std::string host_;
-  const uint16_t port_;
   const UpstreamOptions options_;
-  std::atomic<uint64_t> connections_opened_{0};
-  mutable std::mutex mu_;
-  std::vector<std::shared_ptr<Connection>> idle_;  // guarded by mu_
+  const std::unique_ptr<http::ConnectionPool> pool_;
 };
 
 // True for headers that belong to one connection, not the message (RFC 9110 7.6.1), plus the

@@ -72,8 +72,9 @@ awaitable<void> SendError(http::Responder& res, const ApiError& error) {
   co_await res.Send(error.http_status, "application/json", ApiErrorJson(error), std::move(headers));
 }
 
-ApiService::ApiService(Engine& engine, WorkerMetrics& metrics, ApiOptions options)
-    : engine_(engine), metrics_(metrics), options_(std::move(options)) {}
+ApiService::ApiService(Engine& engine, WorkerMetrics& metrics, ApiOptions options,
+                       const Tracing* tracing)
+    : engine_(engine), metrics_(metrics), options_(std::move(options)), tracing_(tracing) {}
 
 http::Router ApiService::MakeRouter() {
   http::Router r;
@@ -98,6 +99,10 @@ http::Router ApiService::MakeRouter() {
   r.Get("/health", bind(&ApiService::Health));
   r.Get("/ready", bind(&ApiService::Ready));
   r.Get("/metrics", bind(&ApiService::Metrics));
+  if (tracing_ != nullptr) {
+    r.Get("/v1/traces", bind(&ApiService::Traces));
+    r.Get("/v1/traces/{id}", bind(&ApiService::Trace));
+  }
   return r;
 }
 
@@ -105,12 +110,46 @@ std::string ApiService::RouteLabel(std::string_view method, std::string_view pat
   static const char* kRoutes[] = {
       "/v1/completions", "/v1/chat/completions", "/v1/models", "/v1/sessions",
       "/v1/cache/stats", "/v1/cache/clear",      "/health",    "/ready",
-      "/metrics"};
+      "/metrics",         "/v1/traces"};
   for (const char* r : kRoutes)
     if (path == r) return r;
+  if (path.starts_with("/v1/traces/")) return "/v1/traces/{id}";
   if (path.starts_with("/v1/sessions/")) return "/v1/sessions/{id}";
   if (path.starts_with("/v1/models/")) return "/v1/models/{id}";
   return "other";
+}
+
+bool ApiService::LogsItself(std::string_view method, std::string_view path) {
+  return method == "POST" && (path == "/v1/completions" || path == "/v1/chat/completions");
+}
+
+// GET /v1/traces[?limit=&min_duration_ms=&status=&name=] (telemetry/trace_store.h).
+awaitable<void> ApiService::Traces(http::Request& req, http::Responder& res) {
+  const std::string_view target = req.target;
+  const size_t q = target.find('?');
+  const std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
+  Result<TraceQuery> parsed = ParseTraceQuery(query);
+  if (!parsed.ok()) {
+    const ApiError reply_error =
+        MakeApiError(400, parsed.status().message(), std::nullopt, "invalid_query");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
+  std::string list = RenderTraceList(tracing_->store(), *parsed);
+  co_await SendJson(res, 200, std::move(list));
+}
+
+// GET /v1/traces/{id}: the spans of one trace (404 unknown or evicted, 400 malformed id).
+awaitable<void> ApiService::Trace(http::Request& req, http::Responder& res) {
+  Result<std::string> body = RenderTrace(tracing_->store(), req.PathParam("id"));
+  if (!body.ok()) {
+    const int code = body.status().code() == StatusCode::kNotFound ? 404 : 400;
+    const ApiError reply_error = MakeApiError(code, body.status().message(), std::nullopt,
+                                              code == 404 ? "trace_not_found" : "invalid_trace_id");
+    co_await SendError(res, reply_error);
+    co_return;
+  }
+  co_await SendJson(res, 200, std::move(*body));
 }
 
 awaitable<void> ApiService::Models(http::Request&, http::Responder& res) {

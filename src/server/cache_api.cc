@@ -22,6 +22,7 @@ json TierJson(const TierStats& t) {
   j["misses"] = t.misses;
   j["hit_ratio"] = t.hit_ratio();
   j["evictions"] = t.evictions;
+  j["expirations"] = t.expirations;
   j["promotions"] = t.promotions;
   j["rejections"] = t.rejections;
   j["corrupt"] = t.corrupt;

@@ -15,7 +15,7 @@ namespace dte::server {
 
 // {"object": "cache.stats", "enabled": true, "model_id": ..., "tiers": [{"name": "l1", "entries",
 //  "bytes", "capacity_bytes", "raw_bytes", "hits", "misses", "hit_ratio", "evictions",
-//  "promotions", "rejections", "corrupt", "compression_ratio", "get_p50_us", "get_p99_us"}, ...],
+//  "expirations", "promotions", "rejections", "corrupt", "compression_ratio", "get_p50_us", "get_p99_us"}, ...],
 //  "prefix": {"entries", "lookups", "hits", "hit_ratio", "hit_tokens"},
 //  "checkpoints": {...}, "sessions": {...}}; {"object": "cache.stats", "enabled": false} without a
 //  cache.

@@ -12,16 +12,24 @@
 #include "cache/tiered_cache.h"
 #include "http/server.h"
 #include "model/model_tokenizer.h"
+#include "telemetry/request_log.h"
+#include "telemetry/tracing.h"
 
 namespace dte::server {
 namespace {
 
-// Structured request log: one JSON line per request on stderr.
-void LogRequest(const http::RequestLogEntry& e) {
-  nlohmann::json j = {{"event", "request"},     {"method", e.method},   {"path", e.path},
-                      {"status", e.status},     {"bytes", e.body_bytes}, {"latency_ms", e.latency_s * 1000},
-                      {"remote", e.remote_address}, {"cancelled", e.cancelled}};
-  Log(LogLevel::kInfo, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+// The request log line (telemetry/request_log.h) of a request whose handler does not write
+// its own: everything but generations, and generations refused before their handler ran.
+void LogHttpRequest(const http::RequestLogEntry& e) {
+  RequestLogEntry entry;
+  entry.component = "worker";
+  entry.method = std::string(e.method);
+  entry.route = ApiService::RouteLabel(e.method, e.path);
+  if (entry.route == "other") entry.route = std::string(e.path);
+  entry.status = e.status;
+  entry.latency_ms = e.latency_s * 1000;
+  if (e.cancelled) entry.error = "cancelled: the client went away";
+  LogRequest(entry);
 }
 
 // World vocabularies end a document with token 0.
@@ -41,16 +49,21 @@ std::string CacheModelId(const std::string& name, const Model& model, const std:
 Result<std::shared_ptr<TieredCache>> OpenCache(const ServeCacheOptions& o) {
   TieredCacheOptions t;
   t.l1.capacity_bytes = o.ram_mb << 20;
+  t.l1.ttl = o.ram_ttl;
   t.enable_l2 = o.compressed_mb > 0;
   t.l2.capacity_bytes = o.compressed_mb << 20;
+  t.l2.ttl = o.compressed_ttl;
   if (!o.dir.empty()) {
     t.l3 = DiskTierOptions{};
     t.l3->dir = o.dir;
     t.l3->capacity_bytes = o.disk_mb << 20;
+    t.l3->ttl = o.disk_ttl;
   }
   if (!o.redis_url.empty()) {
     t.redis = RedisTierOptions{};
     t.redis->url = o.redis_url;
+    if (!o.redis_prefix.empty()) t.redis->key_prefix = o.redis_prefix;
+    if (o.redis_ttl) t.redis->ttl = *o.redis_ttl;
   }
   DTE_ASSIGN_OR_RETURN(std::unique_ptr<TieredCache> cache, TieredCache::Open(t));
   return std::shared_ptr<TieredCache>(std::move(cache));
@@ -90,9 +103,17 @@ int RunServe(const ServeOptions& options) {
   api.admin_token = options.admin_token;
 
   WorkerMetrics metrics;
+  metrics.SetQueueCapacity(engine_options.max_queue);
+  TracingOptions tracing_options;
+  tracing_options.service_name = "dte-worker";
+  tracing_options.sample_ratio = options.tracing.sample_ratio;
+  tracing_options.otlp_endpoint = options.tracing.otlp_endpoint;
+  tracing_options.store.max_spans = options.tracing.store_spans;
+  auto tracing = Tracing::Create(tracing_options, &metrics.registry());
+  if (!tracing.ok()) return LogError("tracing: " + tracing.status().ToString()), 1;
   Engine engine(*model, std::shared_ptr<const Tokenizer>(std::move(*tokenizer)), engine_options,
                 &metrics);
-  ApiService service(engine, metrics, api);
+  ApiService service(engine, metrics, api, tracing->get());
 
   http::ServerOptions http_options;
   http_options.address = options.host;
@@ -103,9 +124,13 @@ int RunServe(const ServeOptions& options) {
     return http::ErrorBody{"application/json", ApiErrorJson(MakeApiError(status, std::string(message), std::nullopt,
                                                                           std::string(code)))};
   };
-  http_options.request_log = [&metrics](const http::RequestLogEntry& e) {
+  http_options.request_log = [&metrics, &service](const http::RequestLogEntry& e) {
     metrics.ObserveRequest(ApiService::RouteLabel(e.method, e.path), e.status, e.latency_s);
-    LogRequest(e);
+    // Generation handlers log their own line (trace id, tokens); these statuses are the
+    // connection's answers before a handler runs (timeout, oversized header or body, draining).
+    const bool before_handler = e.status == 408 || e.status == 413 || e.status == 431 ||
+                                (e.status == 503 && service.draining());
+    if (!ApiService::LogsItself(e.method, e.path) || before_handler) LogHttpRequest(e);
   };
   http::Server server(http_options, service.MakeRouter());
   if (Status s = server.Start(); !s.ok()) return LogError(s.ToString()), 1;
@@ -127,7 +152,11 @@ int RunServe(const ServeOptions& options) {
 
   {
     std::unique_lock<std::mutex> lock(mu);
-    while (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return stop; })) engine.sessions().ExpireIdle();
+    while (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return stop; })) {
+      engine.sessions().ExpireIdle();
+      // Frees what the state cache's TTLs have expired without waiting for a lookup.
+      if (engine_options.cache.cache) engine_options.cache.cache->ExpireDue();
+    }
   }
   LogInfo("dte serve: draining (up to " + std::to_string(options.drain_timeout.count()) + " s)");
   service.SetDraining();
@@ -136,6 +165,7 @@ int RunServe(const ServeOptions& options) {
   engine.Shutdown();  // with a state cache: sessions and RAM tiers written down (see
                       // Engine::Shutdown)
   server.Stop();
+  (*tracing)->Shutdown(std::chrono::milliseconds(2000));  // flush spans still queued for OTLP
   LogInfo(drained ? "dte serve: drained, bye" : "dte serve: drain timed out; in-flight requests were cut");
   return 0;
 }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "engine/engine.h"
@@ -22,6 +23,20 @@ struct ServeCacheOptions {
   size_t disk_mb = 16384;
   std::string redis_url;  // shared tier when set (sessions continue on any worker)
   int64_t checkpoint_interval = 2048;
+  // TTLs (0: never; see docs/state_cache.md, "TTLs"). The RAM TTLs apply to prefix checkpoints,
+  // not to sessions; L3 and Redis TTLs apply to everything.
+  std::chrono::seconds ram_ttl{0};         // L1
+  std::chrono::seconds compressed_ttl{0};  // L2
+  std::chrono::seconds disk_ttl{0};        // L3
+  std::string redis_prefix;                      // empty: RedisTierOptions' default (dte:cache:)
+  std::optional<std::chrono::seconds> redis_ttl;  // nullopt: RedisTierOptions' default (24 h)
+};
+
+// Tracing of `dte serve` (docs/observability.md): spans of service "dte-worker".
+struct ServeTracingOptions {
+  std::string otlp_endpoint;         // --otlp-endpoint; empty: traces stay in memory
+  double sample_ratio = 1.0;         // --trace-sample-ratio
+  size_t store_spans = 10000;        // --trace-store-spans
 };
 
 struct ServeOptions {
@@ -38,6 +53,7 @@ struct ServeOptions {
   ApiLimits limits;
   ServeCacheOptions cache;
   std::string admin_token;  // POST /v1/cache/clear; empty: loopback clients only
+  ServeTracingOptions tracing;
 };
 
 // Returns the process exit code.

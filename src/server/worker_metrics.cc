@@ -38,11 +38,6 @@ WorkerMetrics::WorkerMetrics()
                       .Help("Sequences in each forward step.")
                       .Register(registry_.registry())
                       .Add({}, MetricsRegistry::ExponentialBuckets(1, 2, 11))),
-      step_duration_(BuildHistogram()
-                         .Name("dte_step_duration_seconds")
-                         .Help("Duration of one batched forward step (prefill and decode).")
-                         .Register(registry_.registry())
-                         .Add({}, MetricsRegistry::ExponentialBuckets(0.0005, 2, 14))),
       prompt_tokens_(BuildCounter()
                          .Name("dte_prompt_tokens_total")
                          .Help("Prompt tokens prefilled.")
@@ -58,6 +53,11 @@ WorkerMetrics::WorkerMetrics()
                        .Help("Requests waiting for a batch slot.")
                        .Register(registry_.registry())
                        .Add({})),
+      queue_capacity_(BuildGauge()
+                          .Name("dte_queue_capacity")
+                          .Help("Requests that may wait for a batch slot; more are refused (429).")
+                          .Register(registry_.registry())
+                          .Add({})),
       active_sequences_(BuildGauge()
                             .Name("dte_active_sequences")
                             .Help("Sequences in the running batch.")
@@ -96,7 +96,12 @@ WorkerMetrics::WorkerMetrics()
       cache_evictions_(
           BuildCounter()
               .Name("dte_cache_evictions_total")
-              .Help("Entries pushed out of each state cache tier (for room or by TTL).")
+              .Help("Entries pushed out of each state cache tier for room.")
+              .Register(registry_.registry())),
+      cache_expirations_(
+          BuildCounter()
+              .Name("dte_cache_expirations_total")
+              .Help("Entries dropped from each state cache tier because their TTL ran out.")
               .Register(registry_.registry())),
       cache_promotions_(BuildCounter()
                             .Name("dte_cache_promotions_total")
@@ -139,7 +144,22 @@ WorkerMetrics::WorkerMetrics()
               .Name("dte_cache_checkpoint_capture_seconds_total")
               .Help("Scheduler time spent copying checkpoints out (state and logits).")
               .Register(registry_.registry())
-              .Add({})) {}
+              .Add({})) {
+  auto& steps = BuildHistogram()
+                    .Name("dte_step_duration_seconds")
+                    .Help("Duration of one batched forward step, by phase: decode (only decode "
+                          "rows), prefill (only prompt chunks) or mixed.")
+                    .Register(registry_.registry());
+  for (StepPhase phase : {StepPhase::kDecode, StepPhase::kPrefill, StepPhase::kMixed}) {
+    step_duration_[static_cast<int>(phase)] =
+        &steps.Add({{"phase", std::string(StepPhaseName(phase))}},
+                   MetricsRegistry::ExponentialBuckets(0.0005, 2, 14));
+  }
+}
+
+void WorkerMetrics::SetQueueCapacity(int64_t capacity) {
+  queue_capacity_.Set(static_cast<double>(capacity));
+}
 
 void WorkerMetrics::Advance(prometheus::Counter& counter, const std::string& key, double value) {
   double& last = reported_[key];
@@ -157,6 +177,8 @@ void WorkerMetrics::RefreshCache(const EngineStats& stats, const CacheStats& cac
     Advance(cache_hits_.Add(labels), "hits/" + t.name, static_cast<double>(t.hits));
     Advance(cache_misses_.Add(labels), "misses/" + t.name, static_cast<double>(t.misses));
     Advance(cache_evictions_.Add(labels), "evictions/" + t.name, static_cast<double>(t.evictions));
+    Advance(cache_expirations_.Add(labels), "expirations/" + t.name,
+            static_cast<double>(t.expirations));
     Advance(cache_promotions_.Add(labels), "promotions/" + t.name,
             static_cast<double>(t.promotions));
     Advance(cache_errors_.Add(labels), "errors/" + t.name, static_cast<double>(t.errors));
@@ -186,9 +208,9 @@ std::string WorkerMetrics::Serialize(const EngineStats& stats, const CacheStats*
   return registry_.Serialize();
 }
 
-void WorkerMetrics::OnStep(int64_t sequences, int64_t tokens, double seconds) {
+void WorkerMetrics::OnStepPhase(StepPhase phase, int64_t sequences, int64_t, double seconds) {
   batch_size_.Observe(static_cast<double>(sequences));
-  step_duration_.Observe(seconds);
+  step_duration_[static_cast<int>(phase)]->Observe(seconds);
 }
 
 void WorkerMetrics::OnFirstToken(double seconds) { ttft_.Observe(seconds); }

@@ -19,12 +19,16 @@ class WorkerMetrics : public EngineObserver {
   WorkerMetrics();
 
   void ObserveRequest(const std::string& route, int status, double seconds);
+  // The registry behind /metrics (the tracer's export counters register here too).
+  prometheus::Registry& registry() { return registry_.registry(); }
+  // dte_queue_capacity: requests that may wait before more get 429 (--max-queue).
+  void SetQueueCapacity(int64_t capacity);
   // Prometheus text, with the engine gauges refreshed from `stats` and the cache series from
   // `cache` (null: no state cache).
   std::string Serialize(const EngineStats& stats, const CacheStats* cache = nullptr);
 
   // EngineObserver (called on the scheduler thread).
-  void OnStep(int64_t sequences, int64_t tokens, double seconds) override;
+  void OnStepPhase(StepPhase phase, int64_t sequences, int64_t tokens, double seconds) override;
   void OnFirstToken(double seconds_since_submit) override;
   void OnFinished(const Usage& usage, FinishReason reason, double seconds_since_submit,
                   double seconds_per_output_token) override;
@@ -36,10 +40,12 @@ class WorkerMetrics : public EngineObserver {
   prometheus::Histogram& ttft_;
   prometheus::Histogram& tpot_;
   prometheus::Histogram& batch_size_;
-  prometheus::Histogram& step_duration_;
+  // dte_step_duration_seconds{phase="decode"|"prefill"|"mixed"}, indexed by StepPhase.
+  prometheus::Histogram* step_duration_[3];
   prometheus::Counter& prompt_tokens_;
   prometheus::Counter& generated_tokens_;
   prometheus::Gauge& queue_depth_;
+  prometheus::Gauge& queue_capacity_;
   prometheus::Gauge& active_sequences_;
   prometheus::Gauge& sessions_;
   prometheus::Gauge& state_bytes_;
@@ -52,6 +58,7 @@ class WorkerMetrics : public EngineObserver {
   prometheus::Family<prometheus::Counter>& cache_hits_;
   prometheus::Family<prometheus::Counter>& cache_misses_;
   prometheus::Family<prometheus::Counter>& cache_evictions_;
+  prometheus::Family<prometheus::Counter>& cache_expirations_;
   prometheus::Family<prometheus::Counter>& cache_promotions_;
   prometheus::Family<prometheus::Counter>& cache_errors_;
   prometheus::Counter& prefix_hit_tokens_;

@@ -113,5 +113,59 @@ TEST(FleetTrackerTest, DifferencesCountersBetweenScrapes) {
   EXPECT_EQ(third.alert.rejected_per_second, 0.0);
 }
 
+// Steps by phase: decode-only steps feed the decode limit, prefill and mixed steps the prefill
+// limit; the queue capacity comes with the depth so the saturation rule can see a full queue.
+std::string StepText(double decode_fast, double decode_slow, double prefill_slow, double mixed_slow,
+                     double queue, std::optional<double> capacity) {
+  const auto n = [](double v) { return std::to_string(v); };
+  std::string t = "# TYPE dte_step_duration_seconds histogram\n";
+  const auto phase = [&](const char* p, double under_10ms, double under_4s) {
+    t += std::string("dte_step_duration_seconds_bucket{phase=\"") + p + "\",le=\"0.01\"} " +
+         n(under_10ms) + "\n";
+    t += std::string("dte_step_duration_seconds_bucket{phase=\"") + p + "\",le=\"4\"} " +
+         n(under_10ms + under_4s) + "\n";
+    t += std::string("dte_step_duration_seconds_bucket{phase=\"") + p + "\",le=\"+Inf\"} " +
+         n(under_10ms + under_4s) + "\n";
+  };
+  phase("decode", decode_fast, decode_slow);
+  phase("prefill", 0, prefill_slow);
+  phase("mixed", 0, mixed_slow);
+  t += "dte_queue_depth " + n(queue) + "\n";
+  if (capacity) t += "dte_queue_capacity " + n(*capacity) + "\n";
+  return t;
+}
+
+TEST(FleetTrackerTest, SplitsStepPhasesAndReadsQueueCapacity) {
+  FleetTracker tracker;
+  const auto t0 = SteadyClock::now();
+  std::map<std::string, std::vector<PromSample>> scrape = {
+      {"http://w1", ParsePromText(StepText(0, 0, 0, 0, 90, 100))},
+      {"http://w2", ParsePromText(StepText(0, 0, 0, 0, 5, 100))}};
+  FleetSnapshot first = tracker.Update(t0, scrape, 0, 0);
+  EXPECT_EQ(first.alert.queue_depth, 95.0);
+  EXPECT_EQ(first.alert.queue_capacity, 200.0);
+  EXPECT_EQ(first.alert.decode_step_p95_seconds, std::nullopt);
+
+  // 100 fast decode steps and 100 slow prefill steps: the decode p95 stays under 10 ms.
+  scrape["http://w1"] = ParsePromText(StepText(100, 0, 100, 0, 90, 100));
+  FleetSnapshot second = tracker.Update(t0 + std::chrono::seconds(10), scrape, 0, 0);
+  ASSERT_TRUE(second.alert.decode_step_p95_seconds.has_value());
+  ASSERT_TRUE(second.alert.prefill_step_p95_seconds.has_value());
+  EXPECT_LE(*second.alert.decode_step_p95_seconds, 0.01);
+  EXPECT_GT(*second.alert.prefill_step_p95_seconds, 1.0);
+
+  // Slow decode steps now, and mixed steps count as prefill.
+  scrape["http://w1"] = ParsePromText(StepText(100, 100, 100, 50, 90, 100));
+  FleetSnapshot third = tracker.Update(t0 + std::chrono::seconds(20), scrape, 0, 0);
+  EXPECT_GT(*third.alert.decode_step_p95_seconds, 1.0);
+  EXPECT_GT(*third.alert.prefill_step_p95_seconds, 1.0);
+
+  // A worker without dte_queue_capacity: no capacity (the total would understate the fill).
+  scrape["http://w2"] = ParsePromText(StepText(0, 0, 0, 0, 5, std::nullopt));
+  FleetSnapshot fourth = tracker.Update(t0 + std::chrono::seconds(30), scrape, 0, 0);
+  EXPECT_EQ(fourth.alert.queue_capacity, std::nullopt);
+  EXPECT_EQ(fourth.alert.queue_depth, 95.0);
+}
+
 }  // namespace
 }  // namespace dte::router

@@ -46,7 +46,7 @@ TEST(CacheStatsJsonTest, ReportsEveryTierAndThePrefixCounters) {
   EXPECT_EQ(l1["bytes"], stats.tiers[0].bytes);
   EXPECT_GE(l1["bytes"].get<int64_t>(), 1000 + 16 * 4);
   for (const char* field : {"entries", "bytes", "capacity_bytes", "raw_bytes", "hits", "misses",
-                            "hit_ratio", "evictions", "promotions", "rejections", "corrupt",
+                            "hit_ratio", "evictions", "expirations", "promotions", "rejections", "corrupt",
                             "compression_ratio", "get_p50_us", "get_p99_us", "writes",
                             "bytes_written", "errors", "skipped"})
     EXPECT_TRUE(l1.contains(field)) << field;

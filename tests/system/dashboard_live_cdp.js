@@ -7,79 +7,19 @@
 // Usage: node dashboard_live_cdp.js <dashboard URL> [chromium binary]
 'use strict';
 
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const { spawn } = require('child_process');
+const { launch, openPage, sleep } = require('./cdp_browser');
 
 const pageUrl = process.argv[2];
 const chromium = process.argv[3] || 'chromium';
 const failures = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function launch() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'dte-live-dashboard-'));
-  const child = spawn(chromium, ['--headless=new', '--disable-gpu', '--no-sandbox', '--remote-debugging-pipe',
-    '--no-first-run', '--no-default-browser-check', '--disable-extensions', '--user-data-dir=' + profile,
-    '--window-size=1400,1000', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  let nextId = 1, buffer = '';
-  const pending = new Map(), listeners = [];
-  child.stdio[4].on('data', (chunk) => {
-    buffer += chunk.toString('utf8');
-    let end;
-    while ((end = buffer.indexOf('\0')) >= 0) {
-      const msg = JSON.parse(buffer.slice(0, end));
-      buffer = buffer.slice(end + 1);
-      if (msg.id && pending.has(msg.id)) {
-        const { resolve, reject } = pending.get(msg.id);
-        pending.delete(msg.id);
-        msg.error ? reject(new Error(JSON.stringify(msg.error))) : resolve(msg.result);
-      } else {
-        listeners.forEach((l) => l(msg));
-      }
-    }
-  });
-  const send = (method, params = {}, sessionId) => new Promise((resolve, reject) => {
-    const id = nextId++;
-    pending.set(id, { resolve, reject });
-    child.stdio[3].write(JSON.stringify({ id, method, params, sessionId }) + '\0');
-  });
-  const exited = new Promise((r) => child.on('exit', r));
-  const close = async () => {
-    try { child.kill('SIGKILL'); } catch (e) {}
-    await Promise.race([exited, sleep(5000)]);
-    try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch (e) {}
-  };
-  return { send, on: (l) => listeners.push(l), close, stderr: () => stderr };
-}
 
 async function main() {
-  const browser = launch();
+  const browser = launch(chromium, 'dte-live-dashboard-');
   const timeout = setTimeout(async () => { console.log('timed out; chromium stderr:\n' + browser.stderr()); await browser.close(); process.exit(1); }, 60000);
   try {
-    const { targetId } = await browser.send('Target.createTarget', { url: 'about:blank' });
-    const { sessionId } = await browser.send('Target.attachToTarget', { targetId, flatten: true });
-    const page = (m, p) => browser.send(m, p, sessionId);
-    const problems = [];
-    browser.on((msg) => {
-      if (msg.sessionId !== sessionId) return;
-      if (msg.method === 'Runtime.exceptionThrown') problems.push('exception: ' + JSON.stringify(msg.params.exceptionDetails.exception || msg.params.exceptionDetails.text));
-      if (msg.method === 'Runtime.consoleAPICalled' && ['error', 'assert', 'warning'].includes(msg.params.type))
-        problems.push('console.' + msg.params.type + ': ' + msg.params.args.map((a) => a.value || a.description).join(' '));
-      if (msg.method === 'Log.entryAdded' && msg.params.entry.level === 'error') problems.push('log: ' + msg.params.entry.text + ' ' + (msg.params.entry.url || ''));
-    });
-    await page('Runtime.enable');
-    await page('Log.enable');
-    await page('Page.enable');
-    await page('Page.navigate', { url: pageUrl });
-    const evaluate = async (expr) => {
-      const r = await page('Runtime.evaluate', { expression: expr, returnByValue: true, awaitPromise: true });
-      if (r.exceptionDetails) throw new Error('evaluate failed: ' + expr + ': ' + JSON.stringify(r.exceptionDetails));
-      return r.result.value;
-    };
+    const { evaluate, problems } = await openPage(browser, pageUrl);
     let ready = false;
     for (let i = 0; i < 300 && !ready; i++) {
       ready = await evaluate(`!!(window.dteDashboard && window.dteDashboard.updates >= 3 &&

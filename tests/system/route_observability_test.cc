@@ -6,16 +6,14 @@
 // headless Chromium against the real router with no console errors.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "system/route_process.h"
 #include "system/server_process.h"
+#include "system/shell.h"
 #include "telemetry/loopback_receiver.h"
 
 namespace dte {
@@ -183,29 +181,9 @@ TEST(RouteObservabilityTest, UnsampledRequestsStillPropagateAndStoreNothing) {
   EXPECT_EQ(GetJson(router.port(), "/v1/traces")["stored_spans"], 0);
 }
 
-struct Output {
-  int code = -1;
-  std::string text;
-};
-
-Output Shell(const std::string& command) {
-  Output out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
-
 TEST(RouteObservabilityTest, DashboardLoadsInChromiumAgainstTheRealRouter) {
-  if (Shell("command -v node").code != 0) GTEST_SKIP() << "node not installed (scripts/deps.sh)";
-  Output chromium =
-      Shell("command -v chromium || command -v chromium-browser || command -v google-chrome");
-  if (chromium.code != 0) GTEST_SKIP() << "chromium not installed (scripts/deps.sh)";
-  const std::string browser = chromium.text.substr(0, chromium.text.find('\n'));
+  const std::string browser = testing::ChromiumForTests();
+  if (browser.empty()) GTEST_SKIP() << "node or chromium not installed (scripts/deps.sh)";
   ServerProcess worker(kModel);
   ASSERT_GT(worker.port(), 0);
   DteProcess router({"route", "--listen", "127.0.0.1:0", "--backends", Url(worker.port()),
@@ -217,7 +195,7 @@ TEST(RouteObservabilityTest, DashboardLoadsInChromiumAgainstTheRealRouter) {
       RawRequest(router.port(), "POST", "/v1/completions", kCompletion, kTraceparentHeader).status,
       200);
   const std::string root = DTE_SOURCE_DIR;
-  Output r = Shell("timeout 120 node '" + root + "/tests/system/dashboard_live_cdp.js' '" +
+  testing::ShellOutput r = testing::Shell("timeout 120 node '" + root + "/tests/system/dashboard_live_cdp.js' '" +
                    Url(router.port()) + "/dashboard' '" + browser + "'");
   EXPECT_EQ(r.code, 0) << r.text;
   EXPECT_NE(r.text.find("live dashboard ok"), std::string::npos) << r.text;

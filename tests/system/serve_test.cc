@@ -18,33 +18,6 @@ using testing::ServerProcess;
 
 const std::string kDemoModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
 
-// Removes HTTP chunked framing.
-std::string Dechunk(const std::string& body) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    size_t eol = body.find("\r\n", pos);
-    if (eol == std::string::npos) break;
-    size_t n = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
-    if (n == 0) break;
-    out += body.substr(eol + 2, n);
-    pos = eol + 2 + n + 2;
-  }
-  return out;
-}
-
-// The data payloads of an SSE stream.
-std::vector<std::string> SseData(const std::string& stream) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while ((pos = stream.find("data: ", pos)) != std::string::npos) {
-    size_t end = stream.find('\n', pos);
-    out.push_back(stream.substr(pos + 6, end - pos - 6));
-    pos = end;
-  }
-  return out;
-}
-
 json ErrorOf(const testing::HttpReply& r) {
   json j = json::parse(r.body, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.body;
@@ -136,7 +109,7 @@ TEST_F(ServeTest, StreamedAndWholeResponsesAgreeWithASeed) {
   auto stream = RawRequest(port(), "POST", "/v1/completions", body.dump());
   ASSERT_EQ(stream.status, 200);
   EXPECT_NE(stream.head.find("text/event-stream"), std::string::npos);
-  std::vector<std::string> events = SseData(Dechunk(stream.body));
+  std::vector<std::string> events = testing::SseDataOf(testing::DechunkBody(stream.body));
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back(), "[DONE]");
   std::string text;

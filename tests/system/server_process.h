@@ -1,8 +1,10 @@
 #pragma once
-// Test helpers: run `dte serve` as a child process on a free port, and talk raw HTTP/1.1 to it
-// over blocking sockets (so tests can send anything, including broken requests).
+// Test helpers: run `dte` subcommands (`dte serve` on a free port, `dte route`, `dte up`, ...) as
+// child processes, and talk raw HTTP/1.1 to them over blocking sockets (so tests can send
+// anything, including broken requests), with small chunked/SSE/header helpers.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,18 +19,22 @@
 
 namespace dte::testing {
 
-class ServerProcess {
+class DteProcess {
  public:
-  // Starts `dte serve --model MODEL --port 0 ARGS...` and waits for its "listening on" line.
-  explicit ServerProcess(const std::string& model, std::vector<std::string> args = {}) {
+  // Starts `dte ARGS...` and waits (up to the child's own pace) for its "listening on" line.
+  // With `stderr_path`, the child's stderr goes to that file (created or truncated).
+  explicit DteProcess(std::vector<std::string> args, const std::string& stderr_path = "") {
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       dup2(out[1], 1);
       close(out[0]);
-      std::vector<std::string> argv = {DTE_BINARY, "serve", "--model", model, "--model-name", "demo",
-                                       "--port", "0", "--threads", "1", "--log-level", "warning"};
+      if (!stderr_path.empty()) {
+        const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (err >= 0) dup2(err, 2);
+      }
+      std::vector<std::string> argv = {DTE_BINARY};
       argv.insert(argv.end(), args.begin(), args.end());
       std::vector<char*> cargv;
       for (auto& a : argv) cargv.push_back(a.data());
@@ -46,9 +52,10 @@ class ServerProcess {
     }
     stdout_fd_ = out[0];
     size_t colon = text.rfind(':');
-    if (text.starts_with("listening on http://") && colon != std::string::npos) port_ = std::stoi(text.substr(colon + 1));
+    if (text.starts_with("listening on http://") && colon != std::string::npos)
+      port_ = std::stoi(text.substr(colon + 1));
   }
-  ~ServerProcess() {
+  ~DteProcess() {
     if (pid_ > 0 && !exited_) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
@@ -57,9 +64,10 @@ class ServerProcess {
   }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
-  // Sends SIGTERM and returns the exit code (-1 if it did not exit within `timeout`).
-  int Terminate(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    kill(pid_, SIGTERM);
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Sends `sig` and returns the exit code (-1 if it did not exit within `timeout`).
+  int Terminate(std::chrono::seconds timeout = std::chrono::seconds(60), int sig = SIGTERM) {
+    kill(pid_, sig);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
       int status = 0;
@@ -77,6 +85,21 @@ class ServerProcess {
   int port_ = 0;
   int stdout_fd_ = -1;
   bool exited_ = false;
+};
+
+// `dte serve --model MODEL --port 0 ARGS...` (demo model name, one thread, warnings only).
+class ServerProcess : public DteProcess {
+ public:
+  explicit ServerProcess(const std::string& model, std::vector<std::string> args = {})
+      : DteProcess(ServeArgs(model, std::move(args))) {}
+
+ private:
+  static std::vector<std::string> ServeArgs(const std::string& model, std::vector<std::string> args) {
+    std::vector<std::string> argv = {"serve", "--model", model, "--model-name", "demo",
+                                     "--port", "0", "--threads", "1", "--log-level", "warning"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
 };
 
 inline int Connect(int port) {
@@ -138,6 +161,41 @@ inline HttpReply RawRequest(int port, const std::string& method, const std::stri
   if (split != std::string::npos) r.body = all.substr(split + 4);
   if (all.starts_with("HTTP/1.1 ")) r.status = std::atoi(all.c_str() + 9);
   return r;
+}
+
+// Removes HTTP chunked framing.
+inline std::string DechunkBody(const std::string& body) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) break;
+    size_t n = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
+    if (n == 0) break;
+    out += body.substr(eol + 2, n);
+    pos = eol + 2 + n + 2;
+  }
+  return out;
+}
+
+// The data payloads of an SSE stream.
+inline std::vector<std::string> SseDataOf(const std::string& stream) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while ((pos = stream.find("data: ", pos)) != std::string::npos) {
+    size_t end = stream.find('\n', pos);
+    out.push_back(stream.substr(pos + 6, end - pos - 6));
+    pos = end;
+  }
+  return out;
+}
+
+// The value of header `name` (case-sensitive match on the name as sent) in a raw head.
+inline std::string HeaderOf(const std::string& head, const std::string& name) {
+  size_t pos = head.find("\r\n" + name + ": ");
+  if (pos == std::string::npos) return {};
+  pos += name.size() + 4;
+  return head.substr(pos, head.find("\r\n", pos) - pos);
 }
 
 }  // namespace dte::testing

@@ -3,10 +3,7 @@
 // match the ones the router evaluates itself (src/telemetry/alerts.h).
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -14,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "system/shell.h"
 #include "telemetry/alerts.h"
 
 namespace dte {
@@ -21,22 +19,8 @@ namespace {
 
 const std::string kDir = std::string(DTE_SOURCE_DIR) + "/deploy/prometheus";
 
-struct Output {
-  int code = -1;
-  std::string text;
-};
-
-Output Shell(const std::string& command) {
-  Output out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.text.append(buf.data(), n);
-  int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using testing::Shell;
+using Output = testing::ShellOutput;
 
 bool HavePromtool() { return Shell("command -v promtool").code == 0; }
 
