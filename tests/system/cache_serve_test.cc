@@ -165,6 +165,42 @@ TEST_F(CacheServeTest, SessionContinuesIdenticallyAfterARestart) {
             reference["usage"]);  // the history was not re-read after the restart either
 }
 
+// A chat prompt is checkpointed at the end of the system message and at its end, not just
+// before "Assistant:" (that would split the prompt's last prefill into two steps for nothing):
+// the next turn's history continues the prompt-end checkpoint, which it resumes from.
+TEST_F(CacheServeTest, ChatTurnCheckpointsSkipTheOneBeforeTheGenerationPrompt) {
+  ServerProcess server(kDemoModel);
+  const json system = {{"role", "system"}, {"content", "You answer questions about the tides."}};
+  const json user = {{"role", "user"}, {"content", "When is high tide today?"}};
+  const json first = {{"model", "demo"}, {"messages", json::array({system, user})}, {"max_tokens", 4},
+                      {"temperature", 0}};
+  testing::HttpReply r = RawRequest(server.port(), "POST", "/v1/chat/completions", first.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json reply = Parse(r);
+  const int64_t first_prompt_tokens = reply["usage"]["prompt_tokens"];
+  json stats;
+  for (int i = 0; i < 200; ++i) {
+    stats = Parse(RawRequest(server.port(), "GET", "/v1/cache/stats", ""));
+    if (stats["checkpoints"]["written"].get<int64_t>() >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a third one would be here by now
+  stats = Parse(RawRequest(server.port(), "GET", "/v1/cache/stats", ""));
+  EXPECT_EQ(stats["checkpoints"]["written"], 2) << stats.dump();
+
+  const json assistant = {{"role", "assistant"},
+                          {"content", reply["choices"][0]["message"]["content"]}};
+  const json next_user = {{"role", "user"}, {"content", "And tomorrow?"}};
+  const json second = {{"model", "demo"},
+                       {"messages", json::array({system, user, assistant, next_user})},
+                       {"max_tokens", 1},
+                       {"temperature", 0}};
+  r = RawRequest(server.port(), "POST", "/v1/chat/completions", second.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_GE(Parse(r)["usage"]["prompt_tokens_details"]["cached_tokens"].get<int64_t>(),
+            first_prompt_tokens);
+}
+
 TEST_F(CacheServeTest, ClearNeedsTheAdminToken) {
   ServerProcess server(kDemoModel, {"--admin-token", "s3cret"});
   ASSERT_EQ(
