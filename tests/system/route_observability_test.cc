@@ -12,6 +12,7 @@
 #include <set>
 
 #include "system/route_process.h"
+#include "system/json_http.h"
 #include "system/server_process.h"
 #include "system/shell.h"
 #include "telemetry/loopback_receiver.h"
@@ -23,6 +24,8 @@ using json = nlohmann::json;
 using testing::DteProcess;
 using testing::LoopbackReceiver;
 using testing::RawRequest;
+using testing::GetJson;
+using testing::WaitFor;
 using testing::ServerProcess;
 
 const std::string kModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
@@ -33,22 +36,6 @@ const std::string kTraceparentHeader =
 const std::string kCompletion = R"({"model":"demo","prompt":"hello","max_tokens":4})";
 
 std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
-
-bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
-}
-
-json GetJson(int port, const std::string& path, int* status = nullptr) {
-  auto r = RawRequest(port, "GET", path, "");
-  if (status) *status = r.status;
-  json j = json::parse(r.body, nullptr, false);
-  return j.is_discarded() ? json::object() : j;
-}
 
 // Every span the OTLP receiver got: name -> span JSON (the last one of each name).
 std::map<std::string, json> OtlpSpans(const LoopbackReceiver& otlp, const std::string& trace_id) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "system/route_process.h"
+#include "system/json_http.h"
 #include "system/server_process.h"
 
 namespace dte {
@@ -18,6 +19,7 @@ namespace {
 using json = nlohmann::json;
 using testing::DteProcess;
 using testing::RawRequest;
+using testing::WaitFor;
 using testing::ServerProcess;
 
 const std::string kModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
@@ -36,15 +38,6 @@ std::string StateOf(int router_port, const std::string& url) {
   for (const json& b : all["data"])
     if (b["url"] == url) return b["state"].get<std::string>();
   return "absent";
-}
-
-bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
 }
 
 class RouteTest : public ::testing::Test {

@@ -16,6 +16,7 @@
 
 #include "system/route_process.h"
 #include "system/run_command.h"
+#include "system/json_http.h"
 #include "system/server_process.h"
 #include "telemetry/loopback_receiver.h"
 
@@ -26,6 +27,8 @@ using json = nlohmann::json;
 using testing::DteProcess;
 using testing::LoopbackReceiver;
 using testing::RawRequest;
+using testing::GetJson;
+using testing::WaitFor;
 
 const std::string kModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
 const std::string kTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -56,22 +59,6 @@ class WorkerProcess : public DteProcess {
   }
   std::string stderr_path_;
 };
-
-bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return cond();
-}
-
-json GetJson(int port, const std::string& path, int* status = nullptr) {
-  auto r = RawRequest(port, "GET", path, "");
-  if (status) *status = r.status;
-  json j = json::parse(r.body, nullptr, false);
-  return j.is_discarded() ? json::object() : j;
-}
 
 struct OtlpSpan {
   json span;

@@ -23,6 +23,7 @@
 
 #include "system/child_process.h"
 #include "system/route_process.h"
+#include "system/json_http.h"
 #include "system/server_process.h"
 
 namespace dte {
@@ -31,6 +32,9 @@ namespace {
 using json = nlohmann::json;
 using testing::DteProcess;
 using testing::RawRequest;
+using testing::GetJson;
+using testing::PoolSize;
+using testing::HealthyCount;
 
 const std::string kModel = std::string(DTE_SOURCE_DIR) + "/models/tiny-rwkv-5v2-730K-FP16.bin";
 
@@ -47,23 +51,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-json GetJson(int port, const std::string& path) {
-  return json::parse(RawRequest(port, "GET", path, "").body, nullptr, false);
-}
-
-// Backends in the router's pool (any state), and those taking requests.
-int PoolSize(int port) {
-  json j = GetJson(port, "/v1/backends");
-  return j.is_object() && j.contains("data") ? static_cast<int>(j["data"].size()) : -1;
-}
-int HealthyCount(int port) {
-  json j = GetJson(port, "/v1/backends");
-  if (!j.is_object() || !j.contains("data")) return -1;
-  int n = 0;
-  for (const json& b : j["data"]) n += b["healthy"] == true ? 1 : 0;
-  return n;
 }
 
 std::vector<json> EventsOfKind(const json& events, const std::string& kind) {
