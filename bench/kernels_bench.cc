@@ -1,7 +1,8 @@
 // Weight-matrix kernels per family (scalar / avx2 / avx512), single-threaded, on the shapes of
 // a 0.1B RWKV (C = 768): MatVec for 768x768 (att), 3072x768 (ffn key) and 65536x768 (head),
 // and MatMul with n = 4 ... 256 inputs (batched decode, prefill chunks) in float (MatMul/...)
-// and with bf16 inputs (MatMulBf16/..., AVX512_BF16 only).
+// and with bf16 inputs (MatMulBf16/..., AVX512_BF16 only); Q8_0 weights with int8 inputs
+// (MatVecQ8/..., MatMulQ8/...: the AVX512_VNNI kernel and its scalar twin).
 // bytes_per_second counts the weight bytes read once per product (the memory-bound measure);
 // items_per_second counts multiply-adds, FLOPS counts 2 per multiply-add (compare with
 // `dte perf --roofline`). MatMulPool: the dispatched MatMul (ActiveMatMulPrecision) over a pool
@@ -55,15 +56,17 @@ const BenchMatrix& Weights(DType type, int64_t rows, int64_t cols) {
 }
 
 void RunProduct(benchmark::State& state, KernelIsa isa, DType type, int64_t rows, int64_t cols,
-                int64_t n, bool bf16 = false) {
+                int64_t n, MatMulPrecision precision = MatMulPrecision::kF32) {
   const BenchMatrix& w = Weights(type, rows, cols);
   std::vector<float> x(n * cols), y(n * rows);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& v : x) v = dist(rng);
   for (auto _ : state) {
-    if (bf16) {
+    if (precision == MatMulPrecision::kBf16) {
       MatMulBf16On(isa, w.view, x.data(), n, y.data(), nullptr);
+    } else if (precision == MatMulPrecision::kQ8) {
+      MatMulQ8On(isa, w.view, x.data(), n, y.data(), nullptr);
     } else {
       MatMulOn(isa, w.view, x.data(), n, y.data(), nullptr);
     }
@@ -137,16 +140,18 @@ bool RegisterAll() {
                                  [=](benchmark::State& st) { RunWkv7(st, isa, 64); });
     benchmark::RegisterBenchmark(("LayerNorm/" + family + "/768").c_str(),
                                  [=](benchmark::State& st) { RunLayerNorm(st, isa); });
-    auto add = [&](const char* what, DType type, Shape s, int64_t n, bool bf16 = false) {
+    auto add = [&](const char* what, DType type, Shape s, int64_t n,
+                   MatMulPrecision precision = MatMulPrecision::kF32) {
       std::string name = std::string(what) + "/" + family + "/" + std::string(DTypeName(type)) +
                          "/" + std::to_string(s.rows) + "x" + std::to_string(s.cols);
       if (n > 1) name += "/n=" + std::to_string(n);
       benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
-        RunProduct(st, isa, type, s.rows, s.cols, n, bf16);
+        RunProduct(st, isa, type, s.rows, s.cols, n, precision);
       })->Unit(benchmark::kMicrosecond);
     };
     for (DType type : types)
       for (Shape s : matvec_shapes) add("MatVec", type, s, 1);
+    for (DType type : types) add("MatVec", type, {768, 3072}, 1);
     for (DType type : more_types) add("MatVec", type, {3072, 768}, 1);
     const bool fast = isa != KernelIsa::kScalar;
     for (DType type : types) {
@@ -159,10 +164,17 @@ bool RegisterAll() {
     for (DType type : more_types) add("MatMul", type, {768, 768}, 32);
     if (isa == KernelIsa::kAvx512 && Bf16Supported()) {
       for (DType type : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0}) {
-        for (int64_t n : {8, 16, 32, 64, 128, 256}) add("MatMulBf16", type, {768, 768}, n, true);
-        add("MatMulBf16", type, {3072, 768}, 128, true);
-        add("MatMulBf16", type, {768, 3072}, 128, true);
+        for (int64_t n : {8, 16, 32, 64, 128, 256}) {
+          add("MatMulBf16", type, {768, 768}, n, MatMulPrecision::kBf16);
+        }
+        add("MatMulBf16", type, {3072, 768}, 128, MatMulPrecision::kBf16);
+        add("MatMulBf16", type, {768, 3072}, 128, MatMulPrecision::kBf16);
       }
+    }
+    if ((isa == KernelIsa::kAvx512 && VnniSupported()) || isa == KernelIsa::kScalar) {
+      for (Shape s : matvec_shapes) add("MatVecQ8", DType::kQ8_0, s, 1, MatMulPrecision::kQ8);
+      add("MatVecQ8", DType::kQ8_0, {768, 3072}, 1, MatMulPrecision::kQ8);
+      for (int64_t n : {2, 4}) add("MatMulQ8", DType::kQ8_0, {768, 768}, n, MatMulPrecision::kQ8);
     }
   }
   for (DType type : types) {

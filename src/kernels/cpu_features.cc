@@ -181,6 +181,34 @@ std::string_view Bf16PolicyName(Bf16Policy policy) {
   return "?";
 }
 
+bool VnniSupported(const CpuFeatures& f) {
+  return IsaSupported(f, KernelIsa::kAvx512) && f.avx512_vnni;
+}
+
+bool VnniSupported() { return VnniSupported(HostCpuFeatures()); }
+
+VnniPolicy ChooseVnniPolicy(const CpuFeatures& features, KernelIsa isa,
+                            const char* override_value) {
+  if (isa != KernelIsa::kAvx512 || !VnniSupported(features)) return VnniPolicy::kOff;
+  const std::string_view value(override_value == nullptr ? "" : override_value);
+  if (value == "0" || value == "off") return VnniPolicy::kOff;
+  if (!value.empty() && value != "1" && value != "auto") {
+    LogWarning("DTE_KERNELS_VNNI=" + std::string(value) +
+               " is not one of 0|off|1|auto; using auto");
+  }
+  return VnniPolicy::kAuto;
+}
+
+VnniPolicy ActiveVnniPolicy() {
+  static const VnniPolicy policy =
+      ChooseVnniPolicy(HostCpuFeatures(), ActiveIsa(), std::getenv("DTE_KERNELS_VNNI"));
+  return policy;
+}
+
+std::string_view VnniPolicyName(VnniPolicy policy) {
+  return policy == VnniPolicy::kOff ? "off" : "auto";
+}
+
 std::string CpuFeaturesString() {
   const CpuFeatures& f = HostCpuFeatures();
   std::string s;
@@ -207,6 +235,8 @@ std::string CpuFeaturesString() {
   s += KernelIsaName(ActiveIsa());
   s += ", bf16: ";
   s += Bf16PolicyName(ActiveBf16Policy());
+  s += ", vnni: ";
+  s += VnniPolicyName(ActiveVnniPolicy());
   s += ')';
   return s;
 }

@@ -86,7 +86,32 @@ Bf16Policy ActiveBf16Policy();
 // "off", "auto", "all".
 std::string_view Bf16PolicyName(Bf16Policy policy);
 
-// One line for logs and /admin: "avx2 fma f16c avx512f ... (kernels: avx512, bf16: auto)".
+// When a product with Q8_0 weights and few inputs (MatVec, batched decode of up to
+// kQ8MaxInputs sequences; matmul.h) may quantize its inputs to int8 and use AVX512_VNNI integer
+// dot products (vpdpbusd) instead of dequantizing every weight to float.
+//   kOff:  never: the float kernels (weights dequantized exactly, inputs in float).
+//   kAuto: Q8_0 weights with at most kQ8MaxInputs inputs (see matmul.h for the numerics).
+// DTE_KERNELS_VNNI=0|off, 1|auto (the default). Needs the AVX-512 family to be active and
+// avx512_vnni; otherwise kOff whatever the variable says.
+enum class VnniPolicy { kOff = 0, kAuto = 1 };
+
+// Whether `features` can run the VNNI kernels (the AVX-512 family plus avx512_vnni).
+bool VnniSupported(const CpuFeatures& features);
+bool VnniSupported();
+
+// The policy for `features` with family `isa` active and DTE_KERNELS_VNNI holding
+// `override_value` (null when unset). Pure; an unknown value means auto (with a warning).
+VnniPolicy ChooseVnniPolicy(const CpuFeatures& features, KernelIsa isa,
+                            const char* override_value);
+
+// ChooseVnniPolicy(HostCpuFeatures(), ActiveIsa(), getenv("DTE_KERNELS_VNNI")), decided once.
+VnniPolicy ActiveVnniPolicy();
+
+// "off", "auto".
+std::string_view VnniPolicyName(VnniPolicy policy);
+
+// One line for logs and /admin:
+// "avx2 fma f16c avx512f ... (kernels: avx512, bf16: auto, vnni: auto)".
 std::string CpuFeaturesString();
 
 }  // namespace dte

@@ -250,6 +250,20 @@ void ToBf16Pairs(float* in, int64_t kc, uint32_t* out) {
   }
 }
 
+// out[0 .. kc / 2) = the bf16 pairs of F16 weights row[c0 .. c0 + kc) for kc a multiple of 32,
+// converted in registers: exactly ToBf16Pairs of the F16Dec panel (f16 -> f32 is exact), without
+// the round trip through the float panel (8 % of batch-64 decode time for the F16 head).
+void F16ToBf16Pairs(const uint8_t* row, int64_t c0, int64_t kc, uint32_t* out) {
+  const uint8_t* p = row + 2 * c0;
+  for (int64_t c = 0; c < kc; c += 32) {
+    const __m512 lo =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * c)));
+    const __m512 hi =
+        _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * c + 32)));
+    _mm512_store_si512(out + c / 2, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo)));
+  }
+}
+
 }  // namespace
 
 void PackInputsAvx512(GemmPrecision precision, const float* x, int64_t n, int64_t cols,
@@ -305,9 +319,15 @@ void GemmRowsAvx512(const MatMulArgs& a, const GemmInputs& in, int64_t row_begin
         }
         AnyTile<kRows, GemmPrecision::kF32>(rows, a, in, panel, r0, c0, kc, accumulate, next);
       } else {
+        const bool direct = a.type == DType::kF16 && kc % 32 == 0;
         for (int r = 0; r < rows; ++r) {
-          decode(w + r * a.row_bytes, c0, kc, panel);
-          ToBf16Pairs(panel, kc, pairs + r * (kPanelColsBf16 / 2));
+          uint32_t* out = pairs + r * (kPanelColsBf16 / 2);
+          if (direct) {
+            F16ToBf16Pairs(w + r * a.row_bytes, c0, kc, out);
+          } else {
+            decode(w + r * a.row_bytes, c0, kc, panel);
+            ToBf16Pairs(panel, kc, out);
+          }
         }
         AnyTile<kRows, GemmPrecision::kBf16>(rows, a, in, pairs, r0, c0, kc, accumulate, next);
       }

@@ -61,4 +61,40 @@ void GemmRowsAvx512(const MatMulArgs& a, const GemmInputs& in, int64_t row_begin
                     int64_t row_end);
 inline constexpr int64_t kGemmRowTile = 12;
 
+// Inputs quantized for the int8 products of Q8_0 weights (matmul.h, MatMulPrecision::kQ8), one
+// record per pair of 32-column blocks (columns [64p, 64p + 64)); each block b has the scale
+// d_b = amax_b / 127 (amax_b = max |x| over the block) and q[c] = round-to-nearest-even(x[c] *
+// (127 / amax_b)) in [-127, 127] (0 for a block of zeros). With an odd number of blocks the
+// last record's second half is zero (q, bias and scale).
+//   bias[j] = -128 * (q[4j] + q[4j+1] + q[4j+2] + q[4j+3]): the kernels multiply the weights
+//   offset to unsigned (w + 128, i.e. w ^ 0x80) by q with vpdpbusd, accumulating onto bias,
+//   which leaves exactly sum w * q per group of four columns.
+struct alignas(64) Q8InputPair {
+  int8_t q[64];
+  int32_t bias[16];
+  float scale[16];  // d of the pair's first block in lanes 0..7, of its second in 8..15
+};
+static_assert(sizeof(Q8InputPair) == 192);
+
+// Quantizes x (cols floats, a multiple of 32) into (cols / 32 + 1) / 2 records at out.
+void QuantizeInputsQ8Reference(const float* x, int64_t cols, Q8InputPair* out);
+// The same, vectorized (AVX-512 BW + VNNI); bit-identical to the reference.
+void QuantizeInputsQ8Avx512(const float* x, int64_t cols, Q8InputPair* out);
+// Rows [row_begin, row_end) of a.y for a.n <= 4 inputs (a.type Q8_0; a.x is not read): input
+// i's records start at in + i * pairs_per_input. Per block: the exact int32 sum of w * q
+// (vpdpbusd), converted to float, times d_w * d_x, accumulated in float per lane.
+void MatMulQ8RowsAvx512Vnni(const MatMulArgs& a, const Q8InputPair* in, int64_t pairs_per_input,
+                            int64_t row_begin, int64_t row_end);
+inline constexpr int64_t kQ8MaxRowsInputs = 4;
+
+// The pieces of a kQ8 product, for callers that schedule rows themselves (matmul_q8.cc,
+// matmul.cc's MatMulMany); `vectorized` picks the AVX512_VNNI kernels, else the scalar twin.
+// Records per input of a.cols columns.
+int64_t Q8PairsPerInput(int64_t cols);
+// Quantizes a.n inputs a.x into in (a.n * Q8PairsPerInput(a.cols) records).
+void QuantizeQ8Inputs(bool vectorized, const MatMulArgs& a, Q8InputPair* in);
+// Rows [r0, r1) of a.y for any a.n, from inputs quantized by QuantizeQ8Inputs.
+void Q8ProductRows(bool vectorized, const MatMulArgs& a, const Q8InputPair* in, int64_t r0,
+                   int64_t r1);
+
 }  // namespace dte::internal

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/activations.h"
 #include "kernels/vector_ops.h"
 #include "kernels/wkv7.h"
 #include "model/rwkv_base.h"
@@ -98,7 +99,7 @@ class Rwkv7 final : public RwkvModelBase {
     const size_t tc = static_cast<size_t>(n * c);
     float* xs[6];
     for (size_t i = 0; i < 6; ++i) xs[i] = s.Get(kXr + i, tc);
-    ForEachShiftedRow(batch, layer, kAttShift, xn, c, [&](int64_t t, const float* prev) {
+    ShiftRows(batch, layer, kAttShift, xn, c, pool, [&](int64_t t, const float* prev) {
       for (size_t i = 0; i < 6; ++i)
         LerpShift(xn + t * c, prev, w.mix.data() + i * c, c, xs[i] + t * c);
     });
@@ -111,43 +112,72 @@ class Rwkv7 final : public RwkvModelBase {
     float* g = s.Get(kG, tc);
     const int64_t max_rank =
         std::max({config_.lora_decay, config_.lora_iclr, config_.lora_gate, config_.lora_value});
-    float* hidden = s.Get(kHidden, static_cast<size_t>(n * max_rank));
-    MatMul(w.att.wr, xs[0], n, r, pool);
-    MatMul(w.att.wk, xs[2], n, k, pool);
-    MatMul(w.att.wv, xs[3], n, v, pool);
-
-    LoraInto(
-        w.w1, w.w2, xs[1], n, hidden, decay, [](float h) { return std::tanh(h); }, pool);
-    for (size_t i = 0; i < tc; ++i)
-      decay[i] = std::exp(-0.606531f * Sigmoid(w.w0[i % c] + decay[i]));
-    LoraInto(
-        w.a1, w.a2, xs[4], n, hidden, a, [](float h) { return h; }, pool);
-    for (size_t i = 0; i < tc; ++i) a[i] = Sigmoid(w.a0[i % c] + a[i]);
-    LoraInto(w.g1, w.g2, xs[5], n, hidden, g, Sigmoid, pool);
-
-    if (layer == 0) {
-      std::copy_n(v, tc, v_first);
-    } else {
-      float* vmix = s.Get(kVMix, tc);
-      LoraInto(
-          w.v1, w.v2, xs[3], n, hidden, vmix, [](float h) { return h; }, pool);
-      for (size_t i = 0; i < tc; ++i) v[i] += (v_first[i] - v[i]) * Sigmoid(w.v0[i % c] + vmix[i]);
+    // The four low-rank pairs (decay, a, g, value residual) with their own hidden rows.
+    float* hidden = s.Get(kHidden, static_cast<size_t>(4 * n * max_rank));
+    float* vmix = layer == 0 ? nullptr : s.Get(kVMix, tc);
+    struct Lora {
+      const MatrixView *first, *second;
+      const float* x;
+      float* out;
+      Act act;
+    };
+    const Lora loras[4] = {{&w.w1, &w.w2, xs[1], decay, Act::kTanh},
+                           {&w.a1, &w.a2, xs[4], a, Act::kNone},
+                           {&w.g1, &w.g2, xs[5], g, Act::kSigmoid},
+                           {&w.v1, &w.v2, xs[3], vmix, Act::kNone}};
+    const size_t n_lora = layer == 0 ? 3 : 4;  // block 0 has no value-residual pair
+    // Everything that reads only the shifted inputs, then the second halves of the pairs: for
+    // few tokens each group is one parallel loop (MatMulMany).
+    MatMulTask first[7] = {{w.att.wr, xs[0], r}, {w.att.wk, xs[2], k}, {w.att.wv, xs[3], v}};
+    for (size_t j = 0; j < n_lora; ++j)
+      first[3 + j] = {*loras[j].first, loras[j].x, hidden + j * n * max_rank};
+    MatMulMany(std::span<const MatMulTask>(first, 3 + n_lora), n, pool);
+    MatMulTask second[4];
+    for (size_t j = 0; j < n_lora; ++j) {
+      float* h = hidden + j * n * max_rank;
+      const int64_t rank = loras[j].first->rows;
+      if (loras[j].act != Act::kNone) {
+        const Act act = loras[j].act;
+        ForRows(n, pool, [&](int64_t t0, int64_t t1) {
+          float* ht = h + t0 * rank;
+          const int64_t count = (t1 - t0) * rank;
+          if (act == Act::kSigmoid) {
+            SigmoidAdd(ht, nullptr, count, ht);
+          } else {
+            for (int64_t i = 0; i < count; ++i) ht[i] = std::tanh(ht[i]);
+          }
+        });
+      }
+      second[j] = {*loras[j].second, h, loras[j].out};
     }
+    MatMulMany(std::span<const MatMulTask>(second, n_lora), n, pool);
+    if (layer == 0) std::copy_n(v, tc, v_first);
 
     float* kk = s.Get(kKk, tc);
-    const int64_t hs = config_.head_size;
-    for (size_t i = 0; i < tc; ++i) kk[i] = k[i] * w.k_k[i % c];
-    for (int64_t hrow = 0; hrow < n * config_.n_head; ++hrow) {  // L2-normalize each head
-      float* p = kk + hrow * hs;
-      float norm = 0;
-      for (int64_t j = 0; j < hs; ++j) norm += p[j] * p[j];
-      const float inv = 1.0f / std::max(std::sqrt(norm), 1e-12f);
-      for (int64_t j = 0; j < hs; ++j) p[j] *= inv;
-    }
-    for (size_t i = 0; i < tc; ++i) k[i] *= 1.0f + (a[i] - 1.0f) * w.k_a[i % c];
+    const int64_t hs = config_.head_size, heads = config_.n_head;
+    ForRows(n, pool, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t o = t * c;
+        ExpSigmoidAdd(decay + o, w.w0.data(), -0.606531f, c, decay + o);  // -exp(-0.5)
+        SigmoidAdd(a + o, w.a0.data(), c, a + o);
+        if (vmix != nullptr) {
+          SigmoidAdd(vmix + o, w.v0.data(), c, vmix + o);
+          for (int64_t i = 0; i < c; ++i) v[o + i] += (v_first[o + i] - v[o + i]) * vmix[o + i];
+        }
+        for (int64_t i = 0; i < c; ++i) kk[o + i] = k[o + i] * w.k_k[i];
+        for (int64_t h = 0; h < heads; ++h) {  // L2-normalize each head
+          float* p = kk + o + h * hs;
+          float norm = 0;
+          for (int64_t j = 0; j < hs; ++j) norm += p[j] * p[j];
+          const float inv = 1.0f / std::max(std::sqrt(norm), 1e-12f);
+          for (int64_t j = 0; j < hs; ++j) p[j] *= inv;
+        }
+        for (int64_t i = 0; i < c; ++i) k[o + i] *= 1.0f + (a[o + i] - 1.0f) * w.k_a[i];
+      }
+    });
 
     float* y = s.Get(kY, tc);
-    ForEachSegmentHead(batch, config_.n_head, pool, [&](const Segment& seg, int64_t h) {
+    ForEachSegmentHead(batch, heads, pool, [&](const Segment& seg, int64_t h) {
       float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
       for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
         const int64_t o = t * c + h * hs;
@@ -155,18 +185,19 @@ class Rwkv7 final : public RwkvModelBase {
       }
     });
 
-    for (int64_t t = 0; t < n; ++t) {
-      float* yt = y + t * c;
-      GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, config_.n_head, config_.group_norm_eps,
-                yt);
-      for (int64_t h = 0; h < config_.n_head; ++h) {
-        const int64_t o = t * c + h * hs;
-        float bonus = 0;
-        for (int64_t j = 0; j < hs; ++j) bonus += r[o + j] * k[o + j] * w.r_k[h * hs + j];
-        for (int64_t j = 0; j < hs; ++j) y[o + j] += bonus * v[o + j];
+    ForRows(n, pool, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        float* yt = y + t * c;
+        GroupNorm(yt, w.ln_x_w.data(), w.ln_x_b.data(), c, heads, config_.group_norm_eps, yt);
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t o = t * c + h * hs;
+          float bonus = 0;
+          for (int64_t j = 0; j < hs; ++j) bonus += r[o + j] * k[o + j] * w.r_k[h * hs + j];
+          for (int64_t j = 0; j < hs; ++j) y[o + j] += bonus * v[o + j];
+        }
+        for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
       }
-      for (int64_t i = 0; i < c; ++i) yt[i] *= g[t * c + i];
-    }
+    });
     MatMul(w.att.wo, y, n, out, pool);
   }
 
@@ -175,24 +206,58 @@ class Rwkv7 final : public RwkvModelBase {
     const Layer7& w = layers_[static_cast<size_t>(layer)];
     const int64_t c = config_.n_embd, n = batch.rows;
     float* xk = s.Get(kXr, static_cast<size_t>(n * c));
-    ForEachShiftedRow(batch, layer, ffn_shift_offset(), xn, c, [&](int64_t t, const float* prev) {
+    ShiftRows(batch, layer, ffn_shift_offset(), xn, c, pool, [&](int64_t t, const float* prev) {
       LerpShift(xn + t * c, prev, w.ffn_x_k.data(), c, xk + t * c);
     });
-    const size_t tf = static_cast<size_t>(n * config_.ffn_dim);
-    float* hidden = s.Get(kFfn, tf);
+    const int64_t f = config_.ffn_dim;
+    float* hidden = s.Get(kFfn, static_cast<size_t>(n * f));
     MatMul(w.ffn_key, xk, n, hidden, pool);
-    for (size_t i = 0; i < tf; ++i) hidden[i] = ReluSquare(hidden[i]);
+    ForRows(n, pool, [&](int64_t t0, int64_t t1) {
+      for (int64_t i = t0 * f; i < t1 * f; ++i) hidden[i] = ReluSquare(hidden[i]);
+    });
     MatMul(w.ffn_value, hidden, n, out, pool);
   }
 
  private:
-  // out = B act(A x) for a low-rank pair (A: rank x C, B: C x rank), over n tokens.
-  template <class Act>
-  static void LoraInto(const MatrixView& a, const MatrixView& b, const float* x, int64_t n,
-                       float* hidden, float* out, Act act, ThreadPool* pool) {
-    MatMul(a, x, n, hidden, pool);
-    for (int64_t i = 0; i < n * a.rows; ++i) hidden[i] = act(hidden[i]);
-    MatMul(b, hidden, n, out, pool);
+  enum class Act { kNone, kTanh, kSigmoid };
+
+  // fn(t0, t1) over row ranges of [0, n), split over the pool when there are enough rows for
+  // the element-wise work to be worth a hand-off (batched decode, prefill).
+  template <class Fn>
+  static void ForRows(int64_t n, ThreadPool* pool, Fn fn) {
+    if (pool == nullptr || pool->size() == 1 || n < kMinParallelRows) {
+      fn(int64_t{0}, n);
+      return;
+    }
+    pool->ParallelFor(n, fn, 1);
+  }
+  static constexpr int64_t kMinParallelRows = 4;
+
+  // ForEachShiftedRow with the rows split over the pool (ForRows): fn(t, prev) for every row,
+  // then each segment's last row stored in its state's shift slot, after every row has read
+  // the old one.
+  template <class Fn>
+  static void ShiftRows(const BatchRows& batch, int64_t layer, int64_t shift_offset,
+                        const float* xn, int64_t c, ThreadPool* pool, Fn fn) {
+    if (pool == nullptr || pool->size() == 1 || batch.rows < kMinParallelRows) {
+      ForEachShiftedRow(batch, layer, shift_offset, xn, c, fn);
+      return;
+    }
+    thread_local std::vector<const float*> prev;
+    prev.resize(static_cast<size_t>(batch.rows));
+    for (const Segment& seg : batch.segments) {
+      const float* shift = seg.state->layer(layer) + shift_offset;
+      for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t)
+        prev[static_cast<size_t>(t)] = t == seg.begin ? shift : xn + (t - 1) * c;
+    }
+    const float* const* rows_prev = prev.data();
+    ForRows(batch.rows, pool, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) fn(t, rows_prev[t]);
+    });
+    for (const Segment& seg : batch.segments) {
+      const float* last = xn + (seg.begin + seg.length - 1) * c;
+      std::copy(last, last + c, seg.state->layer(layer) + shift_offset);
+    }
   }
 
   std::vector<Layer7> layers_;

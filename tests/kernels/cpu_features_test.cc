@@ -65,7 +65,8 @@ TEST(CpuFeaturesTest, ActiveIsaFollowsEnvironment) {
   EXPECT_TRUE(IsaSupported(ActiveIsa()));
   const std::string s = CpuFeaturesString();
   EXPECT_NE(s.find("(kernels: " + std::string(KernelIsaName(ActiveIsa())) + ", bf16: " +
-                   std::string(Bf16PolicyName(ActiveBf16Policy())) + ")"),
+                   std::string(Bf16PolicyName(ActiveBf16Policy())) + ", vnni: " +
+                   std::string(VnniPolicyName(ActiveVnniPolicy())) + ")"),
             std::string::npos)
       << s;
 }
@@ -92,6 +93,30 @@ TEST(CpuFeaturesTest, Bf16PolicyNeedsAvx512Bf16AndFollowsOverride) {
   EXPECT_EQ(ChooseBf16Policy(f, KernelIsa::kScalar, nullptr), Bf16Policy::kOff);
   f.avx512dq = false;  // not the AVX-512 family any more
   EXPECT_FALSE(Bf16Supported(f));
+}
+
+TEST(CpuFeaturesTest, VnniPolicyNeedsAvx512VnniAndFollowsOverride) {
+  CpuFeatures f;
+  f.avx2 = f.fma = f.f16c = true;
+  f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = true;
+  EXPECT_FALSE(VnniSupported(f));
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, nullptr), VnniPolicy::kOff);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "auto"), VnniPolicy::kOff);
+  f.avx512_vnni = true;
+  EXPECT_TRUE(VnniSupported(f));
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, nullptr), VnniPolicy::kAuto);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, ""), VnniPolicy::kAuto);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "1"), VnniPolicy::kAuto);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "auto"), VnniPolicy::kAuto);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "0"), VnniPolicy::kOff);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "off"), VnniPolicy::kOff);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx512, "bogus"), VnniPolicy::kAuto);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kAvx2, nullptr), VnniPolicy::kOff);
+  EXPECT_EQ(ChooseVnniPolicy(f, KernelIsa::kScalar, nullptr), VnniPolicy::kOff);
+  EXPECT_EQ(VnniPolicyName(VnniPolicy::kOff), "off");
+  EXPECT_EQ(VnniPolicyName(VnniPolicy::kAuto), "auto");
+  f.avx512bw = false;
+  EXPECT_FALSE(VnniSupported(f));
 }
 
 #if defined(__x86_64__)

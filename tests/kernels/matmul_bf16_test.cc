@@ -130,7 +130,11 @@ TEST(MatMulBf16Test, ExactSmallIntegerProducts) {
 TEST(MatMulBf16Test, DispatchFollowsPolicy) {
   const Bf16Policy policy = ActiveBf16Policy();
   for (DType type : kAllTypes) {
-    EXPECT_EQ(ActiveMatMulPrecision(type, 1), MatMulPrecision::kF32);
+    // Few inputs: float, except Q8_0 weights where the VNNI policy allows int8 inputs.
+    const bool q8 = type == DType::kQ8_0 && ActiveVnniPolicy() == VnniPolicy::kAuto;
+    EXPECT_EQ(ActiveMatMulPrecision(type, 1), q8 ? MatMulPrecision::kQ8 : MatMulPrecision::kF32);
+    EXPECT_EQ(ActiveMatMulPrecision(type, kQ8MaxInputs),
+              q8 ? MatMulPrecision::kQ8 : MatMulPrecision::kF32);
     EXPECT_EQ(ActiveMatMulPrecision(type, kBf16MinInputs - 1), MatMulPrecision::kF32);
     const bool bf16 = policy == Bf16Policy::kAll ||
                       (policy == Bf16Policy::kAuto && type != DType::kF32);

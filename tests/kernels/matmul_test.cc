@@ -103,7 +103,11 @@ TEST_P(MatMulTypeTest, DispatchedMatchesScalarTwin) {
   MatMul(m.view, x.data(), 5, got.data(), &pool);
   ExpectClose(m, x, 5, want, got, "MatMul");
   std::vector<float> want1(37), got1(37, NAN);
-  scalar::MatVec(m.view, x.data(), want1.data());
+  if (ActiveMatMulPrecision(type, 1) == MatMulPrecision::kQ8) {
+    scalar::MatMulQ8(m.view, x.data(), 1, want1.data());  // int8 inputs (matmul_q8_test.cc)
+  } else {
+    scalar::MatVec(m.view, x.data(), want1.data());
+  }
   MatVec(m.view, x.data(), got1.data(), nullptr);
   ExpectClose(m, x, 1, want1, got1, "MatVec");
 }
