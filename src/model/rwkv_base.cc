@@ -1,6 +1,7 @@
 #include "model/rwkv_base.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "kernels/quant.h"
 #include "kernels/vector_ops.h"
@@ -9,6 +10,8 @@ namespace dte {
 namespace {
 // Most rows in one pass: bounds scratch memory for long prompts and big batches.
 constexpr int64_t kMaxPassRows = 256;
+// Fewest rows of a pass whose row-wise work (residual adds, layer norms) goes to the pool.
+constexpr int64_t kMinRowsForPool = 4;
 }  // namespace
 
 Result<std::vector<float>> BindVector(const TensorStore& ts, const std::string& name, int64_t n) {
@@ -149,17 +152,38 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
     DequantizeRow(emb_.type, emb_.row(id), xt, c);
     LayerNorm(xt, ln0_w_.data(), ln0_b_.data(), c, eps, xt);
   }
+  // Row-wise work (residual adds, layer norms) is spread over the pool from a few rows on; each
+  // row's arithmetic is the same either way.
+  auto for_rows = [&](const std::function<void(int64_t, int64_t)>& fn) {
+    if (pool != nullptr && n >= kMinRowsForPool) {
+      pool->ParallelFor(n, fn);
+    } else {
+      fn(0, n);
+    }
+  };
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     const LayerNorms& norm = norms_[static_cast<size_t>(l)];
-    for (int64_t t = 0; t < n; ++t)
-      LayerNorm(x + t * c, norm.ln1_w.data(), norm.ln1_b.data(), c, eps, xn + t * c);
+    // x += out (the previous block's output; none before the first) and xn = LayerNorm(x).
+    auto add_and_norm = [&](const std::vector<float>& w, const std::vector<float>& b, bool add) {
+      for_rows([&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          float* xt = x + t * c;
+          if (add) {
+            const float* ot = out + t * c;
+            for (int64_t i = 0; i < c; ++i) xt[i] += ot[i];
+          }
+          LayerNorm(xt, w.data(), b.data(), c, eps, xn + t * c);
+        }
+      });
+    };
+    add_and_norm(norm.ln1_w, norm.ln1_b, /*add=*/l > 0);
     TimeMix(l, batch, xn, v_first, out, scratch, pool);
-    for (size_t i = 0; i < tc; ++i) x[i] += out[i];
-    for (int64_t t = 0; t < n; ++t)
-      LayerNorm(x + t * c, norm.ln2_w.data(), norm.ln2_b.data(), c, eps, xn + t * c);
+    add_and_norm(norm.ln2_w, norm.ln2_b, /*add=*/true);
     ChannelMix(l, batch, xn, out, scratch, pool);
-    for (size_t i = 0; i < tc; ++i) x[i] += out[i];
   }
+  for_rows([&](int64_t t0, int64_t t1) {
+    for (size_t i = static_cast<size_t>(t0 * c); i < static_cast<size_t>(t1 * c); ++i) x[i] += out[i];
+  });
 
   // Logits for the segments that want them: their last rows through one head product.
   int64_t wanted = 0;
