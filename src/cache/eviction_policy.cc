@@ -1,6 +1,7 @@
 #include "cache/eviction_policy.h"
 
 #include "base/check.h"
+#include "cache/eviction_list.h"
 
 namespace dte {
 
@@ -152,17 +153,30 @@ class SievePolicy final : public ListPolicy {
 }  // namespace
 
 std::string_view EvictionPolicyName(EvictionPolicyKind kind) {
-  return kind == EvictionPolicyKind::kLru ? "lru" : "sieve";
+  switch (kind) {
+    case EvictionPolicyKind::kLru: return "lru";
+    case EvictionPolicyKind::kSieve: return "sieve";
+    case EvictionPolicyKind::kS3Fifo: return "s3fifo";
+    case EvictionPolicyKind::kWTinyLfu: return "wtinylfu";
+  }
+  return "sieve";
 }
 
 std::optional<EvictionPolicyKind> ParseEvictionPolicy(std::string_view name) {
   if (name == "lru") return EvictionPolicyKind::kLru;
   if (name == "sieve") return EvictionPolicyKind::kSieve;
+  if (name == "s3fifo") return EvictionPolicyKind::kS3Fifo;
+  if (name == "wtinylfu") return EvictionPolicyKind::kWTinyLfu;
   return std::nullopt;
 }
 
 std::unique_ptr<EvictionPolicy> EvictionPolicy::Make(EvictionPolicyKind kind) {
-  if (kind == EvictionPolicyKind::kLru) return std::make_unique<LruPolicy>();
+  switch (kind) {
+    case EvictionPolicyKind::kLru: return std::make_unique<LruPolicy>();
+    case EvictionPolicyKind::kSieve: return std::make_unique<SievePolicy>();
+    case EvictionPolicyKind::kS3Fifo: return MakeS3FifoPolicy();
+    case EvictionPolicyKind::kWTinyLfu: return MakeWTinyLfuPolicy();
+  }
   return std::make_unique<SievePolicy>();
 }
 

@@ -10,6 +10,12 @@
 //    (hit) entry is spared and unmarked; an unvisited one pays 0.5 / weight of debt per visit and
 //    leaves when its debt reaches 1. General entries (0.5) behave exactly as in SIEVE; heavier
 //    classes survive one more unvisited pass.
+//  * S3-FIFO (Yang et al., SOSP'23; eviction_s3fifo.cc): the same debt rule at the tail of its
+//    small and main queues: an entry without hits to spend gets another lap (0.5 / weight of debt
+//    per lap, leaves at 1), so heavier classes get one extra lap in each queue.
+//  * W-TinyLFU (Einziger et al.; eviction_wtinylfu.cc): in the admission duel between the entry
+//    leaving the window and the main part's victim, each side's estimated frequency is multiplied
+//    by its weight.
 //
 // Not thread-safe: each shard calls its policy under the shard's lock.
 
@@ -23,8 +29,8 @@
 
 namespace dte {
 
-enum class EvictionPolicyKind { kLru, kSieve };
-std::string_view EvictionPolicyName(EvictionPolicyKind kind);
+enum class EvictionPolicyKind { kLru, kSieve, kS3Fifo, kWTinyLfu };
+std::string_view EvictionPolicyName(EvictionPolicyKind kind);  // "lru", "sieve", "s3fifo", "wtinylfu"
 std::optional<EvictionPolicyKind> ParseEvictionPolicy(std::string_view name);
 
 class EvictionPolicy {

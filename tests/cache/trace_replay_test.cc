@@ -1,9 +1,9 @@
 // Policy study: replays ../shared/traces/mooncake_synthetic_trace.jsonl through the prefix index and
-// an L1-only TieredCache at several capacities, LRU vs SIEVE, and prints the hit ratios recorded in
-// docs/state_cache.md. Each hash id names a 512-token block; equal ids mean shared prefixes. The
-// replay takes the checkpoint policy of docs/state_cache.md: a checkpoint at the end of each prompt
-// and every 4 blocks (2,048 tokens) of a long one. An RWKV checkpoint has a fixed size, so capacity
-// is counted in checkpoints.
+// an L1-only TieredCache at several capacities under LRU, SIEVE, S3-FIFO and W-TinyLFU, and prints
+// the hit ratios recorded in docs/state_cache.md. Each hash id names a 512-token block; equal ids
+// mean shared prefixes. The replay takes the checkpoint policy of docs/state_cache.md: a
+// checkpoint at the end of each prompt and every 4 blocks (2,048 tokens) of a long one. An RWKV
+// checkpoint has a fixed size, so capacity is counted in checkpoints.
 //
 //   build-cache/tests/cache_tests --gtest_filter='TraceReplay*'
 
@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,11 +40,12 @@ struct ReplayResult {
   double request_hit_ratio;  // requests that found any cached prefix
 };
 
-ReplayResult Replay(const std::vector<std::vector<int32_t>>& trace, size_t capacity, EvictionPolicyKind policy) {
+ReplayResult Replay(const std::vector<std::vector<int32_t>>& trace, size_t capacity, EvictionPolicyKind policy,
+                    int shards) {
   TieredCacheOptions o;
   o.block_tokens = 1;  // one hash id per "token": a block hash id already names 512 tokens
   o.enable_l2 = false;
-  o.l1.shards = 1;
+  o.l1.shards = shards;
   o.l1.policy = policy;
   Checkpoint probe;
   probe.state.resize(kStateBytes);
@@ -76,21 +78,39 @@ ReplayResult Replay(const std::vector<std::vector<int32_t>>& trace, size_t capac
   return {static_cast<double>(hit_blocks) / blocks, static_cast<double>(hit_requests) / trace.size()};
 }
 
-TEST(TraceReplayTest, MooncakeLruVsSieve) {
+TEST(TraceReplayTest, MooncakeFourPolicies) {
   std::string path = std::string(DTE_SHARED_DIR) + "/traces/mooncake_synthetic_trace.jsonl";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "no trace at " << path;
   auto trace = LoadTrace(path);
   ASSERT_FALSE(trace.empty());
-  std::printf("| capacity (checkpoints) | LRU block hit | SIEVE block hit | LRU request hit | SIEVE request hit |\n");
-  std::printf("|---:|---:|---:|---:|---:|\n");
-  double last = -1;
-  for (size_t capacity : {250, 500, 1000, 2000, 4000, 8000, 16000}) {
-    ReplayResult lru = Replay(trace, capacity, EvictionPolicyKind::kLru);
-    ReplayResult sieve = Replay(trace, capacity, EvictionPolicyKind::kSieve);
-    std::printf("| %zu | %.4f | %.4f | %.4f | %.4f |\n", capacity, lru.block_hit_ratio, sieve.block_hit_ratio,
-                lru.request_hit_ratio, sieve.request_hit_ratio);
-    EXPECT_GE(lru.block_hit_ratio, last - 1e-9);  // more room never hurts LRU (stack property)
-    last = lru.block_hit_ratio;
+  const EvictionPolicyKind kinds[] = {EvictionPolicyKind::kLru, EvictionPolicyKind::kSieve, EvictionPolicyKind::kS3Fifo,
+                                      EvictionPolicyKind::kWTinyLfu};
+  // One shard: the policies themselves. 16 shards: RamTier's default (one policy per shard, one
+  // byte budget, eviction from the inserting shard first).
+  for (int shards : {1, 16}) {
+    std::printf("\n%d shard(s)\n\n", shards);
+    std::printf("| capacity (checkpoints) | block hit: LRU | SIEVE | S3-FIFO | W-TinyLFU "
+                "| request hit: LRU | SIEVE | S3-FIFO | W-TinyLFU |\n");
+    std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    double last_lru = -1;
+    std::vector<ReplayResult> r;
+    for (size_t capacity : {250, 500, 1000, 2000, 4000, 8000, 16000}) {
+      r.clear();
+      for (EvictionPolicyKind kind : kinds) r.push_back(Replay(trace, capacity, kind, shards));
+      std::printf("| %zu | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f |\n", capacity, r[0].block_hit_ratio,
+                  r[1].block_hit_ratio, r[2].block_hit_ratio, r[3].block_hit_ratio, r[0].request_hit_ratio,
+                  r[1].request_hit_ratio, r[2].request_hit_ratio, r[3].request_hit_ratio);
+      std::fflush(stdout);
+      if (shards == 1) {
+        EXPECT_GE(r[0].block_hit_ratio, last_lru - 1e-9);  // more room never hurts LRU (stack property)
+        last_lru = r[0].block_hit_ratio;
+      }
+    }
+    // 16,000 checkpoints hold the whole trace: nothing is evicted, so every policy hits the same.
+    for (size_t i = 1; i < r.size(); ++i) {
+      EXPECT_DOUBLE_EQ(r[i].block_hit_ratio, r[0].block_hit_ratio) << EvictionPolicyName(kinds[i]);
+      EXPECT_DOUBLE_EQ(r[i].request_hit_ratio, r[0].request_hit_ratio) << EvictionPolicyName(kinds[i]);
+    }
   }
 }
 
