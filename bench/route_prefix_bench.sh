@@ -72,24 +72,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The port a `dte` process printed in its "listening on http://host:port" line (waits ≤ 30 s).
-port_of() {
-  local f=$1
-  for _ in $(seq 300); do
-    if grep -q '^listening on' "$f" 2>/dev/null; then
-      grep -m1 '^listening on' "$f" | grep -o '[0-9]*$'; return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-wait_ready() {
-  for _ in $(seq 300); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready") == 200 ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=bench/dte_process.sh
+source "$repo/bench/dte_process.sh"
+
 # Σ of every sample of metric $1 in a Prometheus text file $2.
 metric_sum() { awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $NF } END { printf "%.0f", s }' "$2"; }
 

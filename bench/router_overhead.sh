@@ -45,22 +45,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port_of() {
-  for _ in $(seq 300); do
-    if grep -q '^listening on' "$1" 2>/dev/null; then
-      grep -m1 '^listening on' "$1" | grep -o '[0-9]*$'; return 0
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-wait_ready() {
-  for _ in $(seq 300); do
-    [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/ready") == 200 ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
+# shellcheck source=bench/dte_process.sh
+source "$repo/bench/dte_process.sh"
 
 "$dte" serve --model "$model" --model-name demo --port 0 --threads 1 --log-level warning \
   >"$tmp/w.out" 2>"$tmp/w.err" &

@@ -7,7 +7,6 @@
 #include <boost/asio/strand.hpp>
 #include <cmath>
 #include <memory>
-#include <thread>
 
 #include "bench/response_observer.h"
 
@@ -155,14 +154,7 @@ Result<RunResult> RunClosedLoop(const Target& target, const WorkloadOptions& wor
     return Status::InvalidArgument("a run needs a positive --duration and --max-requests");
   asio::io_context ioc(std::max(load.threads, 1));
   auto loop = std::make_unique<ClosedLoop>(ioc, target, workload, load, recorder);
-  Status status = Status::Internal("the run did not finish");
-  asio::co_spawn(ioc, loop->Run(), [&status](std::exception_ptr e, Status s) {
-    status = e ? Status::Internal("the load generator failed") : std::move(s);
-  });
-  std::vector<std::thread> extra;
-  for (int i = 1; i < load.threads; ++i) extra.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (std::thread& t : extra) t.join();
+  Status status = RunOnThreads(ioc, loop->Run(), load.threads);
   if (!status.ok()) return status;
   return loop->result();
 }

@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <thread>
+#include <vector>
 
 #include "bench/response_observer.h"
 
@@ -52,6 +55,18 @@ void AtomicMax(std::atomic<int64_t>& a, int64_t v) {
 
 std::chrono::nanoseconds ToDuration(double seconds) {
   return std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9));
+}
+
+Status RunOnThreads(asio::io_context& ioc, asio::awaitable<Status> run, int threads) {
+  Status status = Status::Internal("the run did not finish");
+  asio::co_spawn(ioc, std::move(run), [&status](std::exception_ptr e, Status s) {
+    status = e ? Status::Internal("the load generator failed") : std::move(s);
+  });
+  std::vector<std::thread> extra;
+  for (int i = 1; i < threads; ++i) extra.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (std::thread& t : extra) t.join();
+  return status;
 }
 
 LoadContext::LoadContext(asio::io_context& ioc, const Target& target,

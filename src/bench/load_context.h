@@ -54,6 +54,10 @@ struct RunResult {
 
 std::chrono::nanoseconds ToDuration(double seconds);
 
+// Runs a load generator's main coroutine on `ioc` with `threads` I/O threads (this one
+// included) until it ends; its Status, or Internal if it threw.
+Status RunOnThreads(boost::asio::io_context& ioc, boost::asio::awaitable<Status> run, int threads);
+
 class LoadContext {
  public:
   LoadContext(boost::asio::io_context& ioc, const Target& target, const WorkloadOptions& workload,

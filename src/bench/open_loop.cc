@@ -11,7 +11,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <thread>
 
 #include "bench/arrivals.h"
 
@@ -150,14 +149,7 @@ Result<RunResult> RunOpenLoop(const Target& target, const WorkloadOptions& workl
     return Status::InvalidArgument("a run needs a positive --duration and --max-requests");
   asio::io_context ioc(std::max(load.threads, 1));
   auto loop = std::make_unique<OpenLoop>(ioc, target, workload, load, source, recorder);
-  Status status = Status::Internal("the run did not finish");
-  asio::co_spawn(ioc, loop->Run(), [&status](std::exception_ptr e, Status s) {
-    status = e ? Status::Internal("the load generator failed") : std::move(s);
-  });
-  std::vector<std::thread> extra;
-  for (int i = 1; i < load.threads; ++i) extra.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
-  for (std::thread& t : extra) t.join();
+  Status status = RunOnThreads(ioc, loop->Run(), load.threads);
   if (!status.ok()) return status;
   return loop->result();
 }

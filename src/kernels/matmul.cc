@@ -129,10 +129,6 @@ RowsFn ActiveRowsFor(DType type) {
   return kernels.by_type[index];
 }
 
-// Work (multiply-adds) below which a product is not worth handing to another thread.
-constexpr int64_t kMinChunkWork = int64_t{1} << 16;
-// Row ranges are multiples of this, so kernel row tiles (4) never straddle two threads.
-constexpr int64_t kRowGrain = 8;
 
 // Fewest inputs for which the AVX-512 family uses the float packed GEMM instead of the row tiles
 // of matmul_tiles.h (which pay a horizontal sum per row and input, but need no broadcasts).
@@ -141,26 +137,7 @@ constexpr int64_t kRowGrain = 8;
 // GEMM, GFLOP/s: n=8 175 vs 94, n=16 ~190 vs 184, n=32 204 vs 226, n=64 214 vs 239.
 constexpr int64_t kGemmMinInputs = 32;
 
-internal::MatMulArgs ArgsFor(const MatrixView& w, const float* x, int64_t n, float* y) {
-  internal::MatMulArgs a;
-  a.type = w.type;
-  a.rows = w.rows;
-  a.cols = w.cols;
-  a.row_bytes = w.row_bytes();  // CHECKs cols against the block size
-  a.w = static_cast<const uint8_t*>(w.data);
-  a.x = x;
-  a.n = n;
-  a.y = y;
-  return a;
-}
 
-// Splits the rows of `a` over the pool (row_split.h) in ranges that are multiples of
-// `row_grain`; inline when the whole product is less than kMinChunkWork multiply-adds.
-template <class Fn>
-void SplitRows(const internal::MatMulArgs& a, int64_t row_grain, ThreadPool* pool, Fn fn) {
-  const int64_t work_per_row = std::max<int64_t>(1, a.cols * a.n);
-  internal::SplitRowsGuided(a.rows, row_grain, kMinChunkWork / work_per_row, pool, fn);
-}
 
 // The pool's own chunks (at most 4 per thread) in multiples of `row_grain`, each at least
 // kMinChunkWork multiply-adds: for the packed GEMM, whose row tiles are long-running and prefetch
@@ -172,7 +149,7 @@ void SplitRowsChunked(const internal::MatMulArgs& a, int64_t row_grain, ThreadPo
     return;
   }
   const int64_t work_per_row = std::max<int64_t>(1, a.cols * a.n);
-  int64_t grain = (kMinChunkWork + work_per_row - 1) / work_per_row;
+  int64_t grain = (internal::kMinChunkWork + work_per_row - 1) / work_per_row;
   grain = std::max(row_grain, (grain + row_grain - 1) / row_grain * row_grain);
   pool->ParallelFor(a.rows, fn, grain);
 }
@@ -180,8 +157,9 @@ void SplitRowsChunked(const internal::MatMulArgs& a, int64_t row_grain, ThreadPo
 void Run(RowsFn fn, const MatrixView& w, const float* x, int64_t n, float* y, ThreadPool* pool) {
   DTE_CHECK(n >= 0, "negative batch");
   if (n == 0 || w.rows == 0) return;
-  const internal::MatMulArgs a = ArgsFor(w, x, n, y);
-  SplitRows(a, kRowGrain, pool, [fn, &a](int64_t begin, int64_t end) { fn(a, begin, end); });
+  const internal::MatMulArgs a = internal::ArgsFor(w, x, n, y);
+  internal::SplitRows(a, internal::kRowGrain, pool,
+                      [fn, &a](int64_t begin, int64_t end) { fn(a, begin, end); });
 }
 
 int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -193,7 +171,7 @@ void RunGemm(internal::GemmPrecision precision, const MatrixView& w, const float
              float* y, ThreadPool* pool) {
   DTE_CHECK(n >= 0, "negative batch");
   if (n == 0 || w.rows == 0) return;
-  const internal::MatMulArgs a = ArgsFor(w, x, n, y);
+  const internal::MatMulArgs a = internal::ArgsFor(w, x, n, y);
   const int64_t lanes = internal::kGemmGroup;
   const int64_t groups = (n + lanes - 1) / lanes;
   const int64_t per_lane = precision == internal::GemmPrecision::kF32
@@ -295,7 +273,7 @@ void MatMulMany(std::span<const MatMulTask> tasks, int64_t n, ThreadPool* pool) 
   for (const MatMulTask& t : tasks) {
     if (t.w.rows == 0) continue;
     Part p;
-    p.a = ArgsFor(t.w, t.x, n, t.y);
+    p.a = internal::ArgsFor(t.w, t.x, n, t.y);
     p.begin = total;
     // ActiveMatMulPrecision is kF32 or kQ8 for so few inputs (kBf16MinInputs > kManyMaxInputs).
     if (ActiveMatMulPrecision(t.w.type, n) == MatMulPrecision::kQ8) {
@@ -326,7 +304,8 @@ void MatMulMany(std::span<const MatMulTask> tasks, int64_t n, ThreadPool* pool) 
     }
   };
   const int64_t work_per_row = std::max<int64_t>(1, work / std::max<int64_t>(1, total));
-  internal::SplitRowsGuided(total, kRowGrain, kMinChunkWork / work_per_row, pool, run);
+  internal::SplitRowsGuided(total, internal::kRowGrain, internal::kMinChunkWork / work_per_row,
+                            pool, run);
 }
 
 void MatMulOn(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,

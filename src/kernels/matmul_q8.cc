@@ -48,8 +48,6 @@ void QuantizeInputsQ8Reference(const float* x, int64_t cols, Q8InputPair* out) {
 
 namespace {
 
-int64_t PairsFor(int64_t cols) { return (cols / kQuantBlock + 1) / 2; }
-
 // The scalar twin over rows [r0, r1): one exact integer sum per block and input.
 void ScalarQ8Rows(const internal::MatMulArgs& a, const internal::Q8InputPair* in, int64_t stride,
                   int64_t r0, int64_t r1) {
@@ -74,29 +72,11 @@ void ScalarQ8Rows(const internal::MatMulArgs& a, const internal::Q8InputPair* in
   }
 }
 
-// Work (multiply-adds) below which a product is not worth handing to another thread, and the
-// row granule (as matmul.cc).
-constexpr int64_t kMinChunkWork = int64_t{1} << 16;
-constexpr int64_t kRowGrain = 8;
-
-internal::MatMulArgs ArgsFor(const MatrixView& w, const float* x, int64_t n, float* y) {
-  DTE_CHECK(w.type == DType::kQ8_0, "kQ8 products need Q8_0 weights");
-  internal::MatMulArgs a;
-  a.type = w.type;
-  a.rows = w.rows;
-  a.cols = w.cols;
-  a.row_bytes = w.row_bytes();  // CHECKs cols against the block size
-  a.w = static_cast<const uint8_t*>(w.data);
-  a.x = x;
-  a.n = n;
-  a.y = y;
-  return a;
-}
-
 void RunQ8(bool vectorized, const MatrixView& w, const float* x, int64_t n, float* y,
            ThreadPool* pool) {
   DTE_CHECK(n >= 0, "negative batch");
-  const internal::MatMulArgs a = ArgsFor(w, x, n, y);
+  DTE_CHECK(w.type == DType::kQ8_0, "kQ8 products need Q8_0 weights");
+  const internal::MatMulArgs a = internal::ArgsFor(w, x, n, y);
   if (n == 0 || w.rows == 0) return;
   const int64_t pairs = internal::Q8PairsPerInput(w.cols);
   thread_local std::vector<internal::Q8InputPair> buffer;
@@ -106,18 +86,17 @@ void RunQ8(bool vectorized, const MatrixView& w, const float* x, int64_t n, floa
   auto rows = [&a, in, vectorized](int64_t begin, int64_t end) {
     internal::Q8ProductRows(vectorized, a, in, begin, end);
   };
-  const int64_t work_per_row = std::max<int64_t>(1, a.cols * a.n);
-  internal::SplitRowsGuided(a.rows, kRowGrain, kMinChunkWork / work_per_row, pool, rows);
+  internal::SplitRows(a, internal::kRowGrain, pool, rows);
 }
 
 }  // namespace
 
 namespace internal {
 
-int64_t Q8PairsPerInput(int64_t cols) { return PairsFor(cols); }
+int64_t Q8PairsPerInput(int64_t cols) { return (cols / kQuantBlock + 1) / 2; }
 
 void QuantizeQ8Inputs(bool vectorized, const MatMulArgs& a, Q8InputPair* in) {
-  const int64_t pairs = PairsFor(a.cols);
+  const int64_t pairs = Q8PairsPerInput(a.cols);
   for (int64_t i = 0; i < a.n; ++i) {
     if (vectorized) {
       QuantizeInputsQ8Avx512(a.x + i * a.cols, a.cols, in + i * pairs);
@@ -129,7 +108,7 @@ void QuantizeQ8Inputs(bool vectorized, const MatMulArgs& a, Q8InputPair* in) {
 
 void Q8ProductRows(bool vectorized, const MatMulArgs& a, const Q8InputPair* in, int64_t r0,
                    int64_t r1) {
-  const int64_t pairs = PairsFor(a.cols);
+  const int64_t pairs = Q8PairsPerInput(a.cols);
   if (!vectorized) {
     ScalarQ8Rows(a, in, pairs, r0, r1);
     return;

@@ -1,5 +1,6 @@
 #pragma once
-// How the weight products split their output rows over a ThreadPool (matmul.cc, matmul_q8.cc).
+// How the weight products split their output rows over a ThreadPool (matmul.cc, matmul_q8.cc),
+// and the argument block they share.
 // Not for the ISA files (matmul_internal.h): it is an inline template of shared types.
 //
 // Guided scheduling: every thread of the pool runs one loop that claims row ranges from a shared
@@ -17,8 +18,29 @@
 #include <cstdint>
 
 #include "base/thread_pool.h"
+#include "kernels/matmul.h"
+#include "kernels/matmul_internal.h"
 
 namespace dte::internal {
+
+// Work (multiply-adds) below which a chunk is not worth handing to another thread.
+inline constexpr int64_t kMinChunkWork = int64_t{1} << 16;
+// Row ranges are multiples of this, so kernel row tiles (4) never straddle two threads.
+inline constexpr int64_t kRowGrain = 8;
+
+// The kernels' view of y[n][rows] = x[n][cols] . w^T.
+inline MatMulArgs ArgsFor(const MatrixView& w, const float* x, int64_t n, float* y) {
+  MatMulArgs a;
+  a.type = w.type;
+  a.rows = w.rows;
+  a.cols = w.cols;
+  a.row_bytes = w.row_bytes();  // CHECKs cols against the block size
+  a.w = static_cast<const uint8_t*>(w.data);
+  a.x = x;
+  a.n = n;
+  a.y = y;
+  return a;
+}
 
 // Calls fn(begin, end) over disjoint ranges covering [0, rows), on the pool's threads; range
 // bounds are multiples of `grain` (except the end). Inline when the pool is null or has one
@@ -49,6 +71,14 @@ void SplitRowsGuided(int64_t rows, int64_t grain, int64_t min_rows, ThreadPool* 
         }
       },
       1);
+}
+
+// SplitRowsGuided over the rows of `a` in multiples of `row_grain`; inline when the whole product
+// is less than kMinChunkWork multiply-adds.
+template <class Fn>
+void SplitRows(const MatMulArgs& a, int64_t row_grain, ThreadPool* pool, Fn fn) {
+  const int64_t work_per_row = std::max<int64_t>(1, a.cols * a.n);
+  SplitRowsGuided(a.rows, row_grain, kMinChunkWork / work_per_row, pool, fn);
 }
 
 }  // namespace dte::internal

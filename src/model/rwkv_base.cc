@@ -154,7 +154,7 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
   }
   // Row-wise work (residual adds, layer norms) is spread over the pool from a few rows on; each
   // row's arithmetic is the same either way.
-  auto for_rows = [&](const std::function<void(int64_t, int64_t)>& fn) {
+  auto for_rows = [&](const auto& fn) {
     if (pool != nullptr && n >= kMinRowsForPool) {
       pool->ParallelFor(n, fn);
     } else {

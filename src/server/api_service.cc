@@ -74,7 +74,12 @@ awaitable<void> SendError(http::Responder& res, const ApiError& error) {
 
 ApiService::ApiService(Engine& engine, WorkerMetrics& metrics, ApiOptions options,
                        const Tracing* tracing)
-    : engine_(engine), metrics_(metrics), options_(std::move(options)), tracing_(tracing) {}
+    : engine_(engine),
+      metrics_(metrics),
+      options_(std::move(options)),
+      generation_prompt_starts_replies_(
+          options_.chat_template.GenerationPromptStartsReplies(engine.tokenizer())),
+      tracing_(tracing) {}
 
 http::Router ApiService::MakeRouter() {
   http::Router r;

@@ -70,6 +70,7 @@ class ApiService {
   Engine& engine_;
   WorkerMetrics& metrics_;
   const ApiOptions options_;
+  const bool generation_prompt_starts_replies_;  // for the chat template's checkpoints
   const Tracing* const tracing_;
   std::atomic<bool> draining_{false};
 };

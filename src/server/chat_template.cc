@@ -1,5 +1,6 @@
 #include "server/chat_template.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "base/mapped_file.h"
@@ -50,6 +51,13 @@ std::vector<std::string> ChatTemplate::RenderPieces(const std::vector<ChatMessag
 
 std::string ChatTemplate::RenderSystem(const std::string& system_prompt) const {
   return system_prefix + Clean(system_prompt, separator) + separator;
+}
+
+bool ChatTemplate::GenerationPromptStartsReplies(const Tokenizer& tokenizer) const {
+  const std::vector<int32_t> prompt = tokenizer.Encode(generation_prompt);
+  const std::vector<int32_t> reply = tokenizer.Encode(assistant_prefix + "Sure");
+  return !prompt.empty() && reply.size() > prompt.size() &&
+         std::equal(prompt.begin(), prompt.end(), reply.begin());
 }
 
 Result<ChatTemplate> ChatTemplate::FromJsonFile(const std::string& path) {

@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "server/api_request.h"
+#include "tokenizer/tokenizer.h"
 
 namespace dte::server {
 
@@ -30,6 +31,12 @@ struct ChatTemplate {
                                         bool continuing_without_separator = false) const;
   // Only the system prompt (for a new session), with its separator.
   std::string RenderSystem(const std::string& system_prompt) const;
+  // True when an assistant message starts with the tokens of the generation prompt
+  // ("Assistant: ..." after "Assistant:", as with the default template and the World and byte
+  // tokenizers). Then a prompt's end-of-prompt checkpoint serves the next turn of the
+  // conversation, and one at the end of its last message would only cut the prompt's last
+  // prefill into two scheduler steps, each reading all the weights, for no cache benefit.
+  bool GenerationPromptStartsReplies(const Tokenizer& tokenizer) const;
 
   // Reads {"system_prefix": ..., "user_prefix": ..., ...}; missing fields keep their default.
   static Result<ChatTemplate> FromJsonFile(const std::string& path);

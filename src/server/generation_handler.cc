@@ -1,6 +1,5 @@
 // POST /v1/completions and /v1/chat/completions.
 
-#include <algorithm>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -80,21 +79,11 @@ std::string JoinPieces(std::vector<TokenPiece>& pieces) {
   return text;
 }
 
-// True when an assistant message of a later request starts with the tokens of this request's
-// generation prompt ("Assistant: ..." after "Assistant:", as with the default template and the
-// World and byte tokenizers). Then the checkpoint at the prompt's end serves the next turn of
-// the conversation, and one at the end of the last message would only cut the prompt's last
-// prefill into two scheduler steps, each reading all the weights, for no cache benefit.
-bool GenerationPromptStartsReplies(const ChatTemplate& t, const Tokenizer& tokenizer) {
-  const std::vector<int32_t> prompt = tokenizer.Encode(t.generation_prompt);
-  const std::vector<int32_t> reply = tokenizer.Encode(t.assistant_prefix + "Sure");
-  return !prompt.empty() && reply.size() > prompt.size() &&
-         std::equal(prompt.begin(), prompt.end(), reply.begin());
-}
-
 // Builds the engine request: tokens of the prompt (or rendered chat), limits, stops.
+// `prompt_end_serves_next_turn`: ChatTemplate::GenerationPromptStartsReplies for this tokenizer.
 std::variant<GenerationRequest, ApiError> ToGeneration(const ApiRequest& api, Engine& engine,
-                                                       const ApiOptions& opt) {
+                                                       const ApiOptions& opt,
+                                                       bool prompt_end_serves_next_turn) {
   GenerationRequest gen;
   gen.sampling = api.sampling;
   gen.max_tokens = api.max_tokens;
@@ -117,13 +106,10 @@ std::variant<GenerationRequest, ApiError> ToGeneration(const ApiRequest& api, En
     gen.session_id = api.session_id;
   }
   // Piece by piece: each message end is a checkpoint offset for the state cache, except the
-  // last one when the prompt's end serves the next turn as well (see
-  // GenerationPromptStartsReplies).
+  // last one when the prompt's end serves the next turn as well.
   const std::vector<std::string> pieces =
       opt.chat_template.RenderPieces(api.messages, continuing_without_separator);
-  const size_t last_offset =
-      GenerationPromptStartsReplies(opt.chat_template, engine.tokenizer()) ? pieces.size() - 2
-                                                                           : pieces.size() - 1;
+  const size_t last_offset = prompt_end_serves_next_turn ? pieces.size() - 2 : pieces.size() - 1;
   for (size_t i = 0; i < pieces.size(); ++i) {
     std::vector<int32_t> ids = engine.tokenizer().Encode(pieces[i]);
     gen.prompt_tokens.insert(gen.prompt_tokens.end(), ids.begin(), ids.end());
@@ -290,7 +276,7 @@ awaitable<void> ApiService::GenerateBody(ApiKind kind, http::Request& req, http:
       co_return;
     }
   }
-  auto gen = ToGeneration(api, engine_, options_);
+  auto gen = ToGeneration(api, engine_, options_, generation_prompt_starts_replies_);
   if (auto* error = std::get_if<ApiError>(&gen)) {
     co_await SendError(res, *error);
     co_return;

@@ -13,6 +13,7 @@
 
 #include "system/route_process.h"
 #include "system/json_http.h"
+#include "system/otlp_spans.h"
 #include "system/server_process.h"
 #include "system/shell.h"
 #include "telemetry/loopback_receiver.h"
@@ -23,6 +24,7 @@ namespace {
 using json = nlohmann::json;
 using testing::DteProcess;
 using testing::LoopbackReceiver;
+using testing::OtlpSpans;
 using testing::RawRequest;
 using testing::GetJson;
 using testing::WaitFor;
@@ -37,20 +39,6 @@ const std::string kCompletion = R"({"model":"demo","prompt":"hello","max_tokens"
 
 std::string Url(int port) { return "http://127.0.0.1:" + std::to_string(port); }
 
-// Every span the OTLP receiver got: name -> span JSON (the last one of each name).
-std::map<std::string, json> OtlpSpans(const LoopbackReceiver& otlp, const std::string& trace_id) {
-  std::map<std::string, json> out;
-  for (const auto& req : otlp.requests()) {
-    const json j = json::parse(req.body, nullptr, false);
-    if (!j.is_object() || !j.contains("resourceSpans")) continue;
-    for (const json& rs : j["resourceSpans"])
-      for (const json& ss : rs.value("scopeSpans", json::array()))
-        for (const json& s : ss.value("spans", json::array()))
-          if (s.value("traceId", "") == trace_id) out[s.value("name", "")] = s;
-  }
-  return out;
-}
-
 TEST(RouteObservabilityTest, SpansReachOtlpWithTheClientsTraceAndParents) {
   LoopbackReceiver otlp;
   ServerProcess worker(kModel);
@@ -64,7 +52,7 @@ TEST(RouteObservabilityTest, SpansReachOtlpWithTheClientsTraceAndParents) {
   auto r = RawRequest(router.port(), "POST", "/v1/completions", kCompletion, kTraceparentHeader);
   ASSERT_EQ(r.status, 200) << r.body;
 
-  std::map<std::string, json> spans;
+  std::map<std::string, testing::OtlpSpan> spans;
   ASSERT_TRUE(WaitFor(
       [&] {
         spans = OtlpSpans(otlp, kTraceId);
@@ -72,8 +60,8 @@ TEST(RouteObservabilityTest, SpansReachOtlpWithTheClientsTraceAndParents) {
       },
       std::chrono::seconds(10)))
       << "the OTLP receiver got " << otlp.requests().size() << " requests";
-  const json& proxy = spans["router.proxy"];
-  const json& upstream = spans["router.upstream"];
+  const json& proxy = spans["router.proxy"].span;
+  const json& upstream = spans["router.upstream"].span;
   EXPECT_EQ(proxy["parentSpanId"], kClientParent);
   EXPECT_EQ(proxy["kind"], 2);  // server
   EXPECT_EQ(upstream["parentSpanId"], proxy["spanId"]);

@@ -17,6 +17,7 @@
 #include "system/route_process.h"
 #include "system/run_command.h"
 #include "system/json_http.h"
+#include "system/otlp_spans.h"
 #include "system/server_process.h"
 #include "telemetry/loopback_receiver.h"
 
@@ -26,6 +27,9 @@ namespace {
 using json = nlohmann::json;
 using testing::DteProcess;
 using testing::LoopbackReceiver;
+using testing::OtlpSpan;
+using testing::OtlpSpans;
+using testing::OtlpAttr;
 using testing::RawRequest;
 using testing::GetJson;
 using testing::WaitFor;
@@ -60,37 +64,6 @@ class WorkerProcess : public DteProcess {
   std::string stderr_path_;
 };
 
-struct OtlpSpan {
-  json span;
-  std::string service;  // the resource's service.name
-};
-
-// Every span of `trace_id` the OTLP receiver got, by name (the last one of each name).
-std::map<std::string, OtlpSpan> OtlpSpans(const LoopbackReceiver& otlp,
-                                          const std::string& trace_id) {
-  std::map<std::string, OtlpSpan> out;
-  for (const auto& req : otlp.requests()) {
-    const json j = json::parse(req.body, nullptr, false);
-    if (!j.is_object() || !j.contains("resourceSpans")) continue;
-    for (const json& rs : j["resourceSpans"]) {
-      std::string service;
-      for (const json& a : rs["resource"].value("attributes", json::array()))
-        if (a["key"] == "service.name") service = a["value"].value("stringValue", "");
-      for (const json& ss : rs.value("scopeSpans", json::array()))
-        for (const json& s : ss.value("spans", json::array()))
-          if (s.value("traceId", "") == trace_id) out[s.value("name", "")] = {s, service};
-    }
-  }
-  return out;
-}
-
-// An OTLP attribute's value (JSON encoding: {"key":..., "value":{"intValue":"21"}}).
-json Attr(const json& span, const std::string& key) {
-  for (const json& a : span.value("attributes", json::array()))
-    if (a["key"] == key) return a["value"];
-  return nullptr;
-}
-
 // OTLP JSON carries nanosecond times as decimal strings.
 int64_t Nanos(const json& span, const char* field) {
   EXPECT_TRUE(span[field].is_string()) << span.dump();
@@ -122,11 +95,11 @@ TEST(ServeTracingTest, WorkerSpansReachOtlpAsChildrenOfTheCallersParent) {
   EXPECT_EQ(spans["worker.request"].service, "dte-worker");
   EXPECT_EQ(request["parentSpanId"], kClientParent);
   EXPECT_EQ(request["kind"], 2);  // server
-  EXPECT_EQ(Attr(request, "http.route")["stringValue"], "/v1/completions");
-  EXPECT_EQ(Attr(request, "http.response.status_code")["intValue"], "200");
-  EXPECT_EQ(Attr(request, "gen_ai.request.model")["stringValue"], "demo");
-  EXPECT_EQ(Attr(request, "gen_ai.usage.input_tokens")["intValue"], std::to_string(prompt_tokens));
-  EXPECT_EQ(Attr(request, "gen_ai.usage.output_tokens")["intValue"],
+  EXPECT_EQ(OtlpAttr(request, "http.route")["stringValue"], "/v1/completions");
+  EXPECT_EQ(OtlpAttr(request, "http.response.status_code")["intValue"], "200");
+  EXPECT_EQ(OtlpAttr(request, "gen_ai.request.model")["stringValue"], "demo");
+  EXPECT_EQ(OtlpAttr(request, "gen_ai.usage.input_tokens")["intValue"], std::to_string(prompt_tokens));
+  EXPECT_EQ(OtlpAttr(request, "gen_ai.usage.output_tokens")["intValue"],
             std::to_string(completion_tokens));
   const int64_t request_start = Nanos(request, "startTimeUnixNano");
   const int64_t request_end = Nanos(request, "endTimeUnixNano");
@@ -147,11 +120,11 @@ TEST(ServeTracingTest, WorkerSpansReachOtlpAsChildrenOfTheCallersParent) {
     previous_end = end;
   }
   const json& prefill = spans["engine.prefill"].span;
-  EXPECT_EQ(Attr(prefill, "dte.prefill.tokens")["intValue"], std::to_string(prompt_tokens));
-  EXPECT_EQ(Attr(prefill, "dte.cache.tier")["stringValue"], "miss");  // a fresh worker
+  EXPECT_EQ(OtlpAttr(prefill, "dte.prefill.tokens")["intValue"], std::to_string(prompt_tokens));
+  EXPECT_EQ(OtlpAttr(prefill, "dte.cache.tier")["stringValue"], "miss");  // a fresh worker
   const json& decode = spans["engine.decode"].span;
-  EXPECT_EQ(Attr(decode, "dte.decode.tokens")["intValue"], std::to_string(completion_tokens));
-  EXPECT_EQ(Attr(decode, "gen_ai.response.finish_reasons")["stringValue"],
+  EXPECT_EQ(OtlpAttr(decode, "dte.decode.tokens")["intValue"], std::to_string(completion_tokens));
+  EXPECT_EQ(OtlpAttr(decode, "gen_ai.response.finish_reasons")["stringValue"],
             reply["choices"][0]["finish_reason"]);
   ASSERT_TRUE(spans.count("cache.get"));  // the state cache is on by default
   EXPECT_EQ(spans["cache.get"].span["parentSpanId"], request["spanId"]);
@@ -193,11 +166,11 @@ TEST(ServeTracingTest, WorkerSpansReachOtlpAsChildrenOfTheCallersParent) {
         return again.count("engine.prefill") && again.count("cache.get");
       },
       std::chrono::seconds(10)));
-  EXPECT_EQ(Attr(again["engine.prefill"].span, "dte.cache.cached_tokens")["intValue"],
+  EXPECT_EQ(OtlpAttr(again["engine.prefill"].span, "dte.cache.cached_tokens")["intValue"],
             std::to_string(cached));
   EXPECT_GT(cached, 0);
-  EXPECT_EQ(Attr(again["cache.get"].span, "dte.cache.hit")["boolValue"], true);
-  EXPECT_EQ(Attr(again["engine.prefill"].span, "dte.cache.tier")["stringValue"], "l1");
+  EXPECT_EQ(OtlpAttr(again["cache.get"].span, "dte.cache.hit")["boolValue"], true);
+  EXPECT_EQ(OtlpAttr(again["engine.prefill"].span, "dte.cache.tier")["stringValue"], "l1");
 
   // One JSON request line on stderr, with the trace id and the tokens.
   json line;
