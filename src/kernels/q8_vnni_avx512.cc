@@ -21,16 +21,13 @@
 #include <cstring>
 
 #include "kernels/matmul_internal.h"
+#include "kernels/stream_prefetch.h"
 
 namespace dte::internal {
 namespace {
 
 constexpr int64_t kBlockBytes = sizeof(BlockQ8_0);  // 34
 constexpr int64_t kPairBytes = 2 * kBlockBytes;     // 68
-// Rows ahead whose bytes are prefetched while a row streams (as matmul_tiles.h's
-// kStreamPrefetchRows; 0.1B Q8_0 decode, 1 and 2 threads: +7 % tok/s with 6, less with 2 or 12).
-constexpr int64_t kPrefetchRows = 6;
-
 float HalfAt(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -125,13 +122,9 @@ void Q8Row(const MatMulArgs& a, const Q8InputPair* in, int64_t stride, int64_t r
 template <int N>
 void Q8Rows(const MatMulArgs& a, const Q8InputPair* in, int64_t stride, int64_t r0, int64_t r1) {
   const int64_t row_bytes = static_cast<int64_t>(a.row_bytes);
+  StreamPrefetcher prefetch(a.w + r0 * row_bytes, a.w + r1 * row_bytes);
   for (int64_t r = r0; r < r1; ++r) {
-    if (r + kPrefetchRows < r1) {
-      const uint8_t* ahead = a.w + (r + kPrefetchRows) * row_bytes;
-      for (int64_t b = 0; b < row_bytes; b += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(ahead + b), _MM_HINT_T0);
-      }
-    }
+    prefetch.ReadingAt(a.w + (r + 1) * row_bytes);
     Q8Row<N>(a, in, stride, r);
   }
 }
