@@ -52,4 +52,9 @@ void Wkv7Step(int64_t head_size, float* S, const float* r, const float* k, const
   scalar::Wkv7Step(head_size, S, r, k, v, decay, kk, a, y);
 }
 
+void PrefetchWkv7State(int64_t head_size, const float* S) {
+  const int64_t floats = head_size * head_size;
+  for (int64_t i = 0; i < floats; i += 16) __builtin_prefetch(S + i, 1, 3);
+}
+
 }  // namespace dte

@@ -21,6 +21,10 @@ namespace dte {
 void Wkv7Step(int64_t head_size, float* S, const float* r, const float* k, const float* v,
               const float* decay, const float* kk, const float* a, float* y);
 
+// Asks for a head's N x N state (for writing) ahead of its Wkv7Step: at batch 1 every state
+// comes from memory, the weights having streamed through the caches since the last token.
+void PrefetchWkv7State(int64_t head_size, const float* S);
+
 // Wkv7Step computed by one kernel family (kAvx2 runs the scalar twin), for tests and benchmarks.
 // CHECKs IsaSupported(isa).
 void Wkv7StepOn(KernelIsa isa, int64_t head_size, float* S, const float* r, const float* k,

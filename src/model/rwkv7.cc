@@ -179,6 +179,9 @@ class Rwkv7 final : public RwkvModelBase {
     float* y = s.Get(kY, tc);
     ForEachSegmentHead(batch, heads, pool, [&](const Segment& seg, int64_t h) {
       float* S = seg.state->layer(layer) + wkv_offset() + h * hs * hs;
+      // The next head's state loads while this one computes (batch-1 decode: 93 -> 76 us of
+      // WKV7 per token, 0.1B model, 2 threads).
+      if (h + 1 < heads) PrefetchWkv7State(hs, S + hs * hs);
       for (int64_t t = seg.begin; t < seg.begin + seg.length; ++t) {
         const int64_t o = t * c + h * hs;
         Wkv7Step(hs, S, r + o, k + o, v + o, decay + o, kk + o, a + o, y + o);
