@@ -141,7 +141,8 @@ constexpr int64_t kGemmMinInputs = 32;
 
 // The pool's own chunks (at most 4 per thread) in multiples of `row_grain`, each at least
 // kMinChunkWork multiply-adds: for the packed GEMM, whose row tiles are long-running and prefetch
-// the next tile of their range (guided ranges measured 0-2 % slower at batch 64, near noise).
+// the next tile of their range (guided ranges, row_split.h's predecessor, measured 0-2 % slower
+// at batch 64, near noise).
 template <class Fn>
 void SplitRowsChunked(const internal::MatMulArgs& a, int64_t row_grain, ThreadPool* pool, Fn fn) {
   if (pool == nullptr || pool->size() == 1) {
@@ -159,7 +160,11 @@ void Run(RowsFn fn, const MatrixView& w, const float* x, int64_t n, float* y, Th
   if (n == 0 || w.rows == 0) return;
   const internal::MatMulArgs a = internal::ArgsFor(w, x, n, y);
   internal::SplitRows(a, internal::kRowGrain, pool,
-                      [fn, &a](int64_t begin, int64_t end) { fn(a, begin, end); });
+                      [fn, &a](int64_t begin, int64_t end, int64_t stream_end) {
+                        internal::MatMulArgs part = a;
+                        part.stream_end = stream_end;
+                        fn(part, begin, end);
+                      });
 }
 
 int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
@@ -291,20 +296,22 @@ void MatMulMany(std::span<const MatMulTask> tasks, int64_t n, ThreadPool* pool) 
   static_assert(kBf16MinInputs > kManyMaxInputs);
   const Part* first = parts.data();
   const Part* last = parts.data() + parts.size();
-  auto run = [first, last](int64_t begin, int64_t end) {
+  auto run = [first, last](int64_t begin, int64_t end, int64_t stream_end) {
     for (const Part* p = first; p != last; ++p) {
       const int64_t r0 = std::max(begin, p->begin) - p->begin;
       const int64_t r1 = std::min(end, p->begin + p->a.rows) - p->begin;
       if (r0 >= r1) continue;
+      internal::MatMulArgs a = p->a;
+      a.stream_end = std::min(stream_end, p->begin + p->a.rows) - p->begin;
       if (p->q8 != nullptr) {
-        internal::Q8ProductRows(/*vectorized=*/true, p->a, p->q8, r0, r1);
+        internal::Q8ProductRows(/*vectorized=*/true, a, p->q8, r0, r1);
       } else {
-        p->rows(p->a, r0, r1);
+        p->rows(a, r0, r1);
       }
     }
   };
   const int64_t work_per_row = std::max<int64_t>(1, work / std::max<int64_t>(1, total));
-  internal::SplitRowsGuided(total, internal::kRowGrain, internal::kMinChunkWork / work_per_row,
+  internal::SplitRowsStealing(total, internal::kRowGrain, internal::kMinChunkWork / work_per_row,
                             pool, run);
 }
 

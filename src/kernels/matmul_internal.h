@@ -27,6 +27,9 @@ struct MatMulArgs {
   const float* x = nullptr;    // n x cols
   int64_t n = 0;
   float* y = nullptr;  // n x rows
+  // Rows [row_end, stream_end) will probably be read next by the same thread: the streaming
+  // kernels' prefetch may run on into them. At most `rows`; below row_end: none.
+  int64_t stream_end = 0;
 };
 
 // Computes rows [row_begin, row_end) of the product for every input. Call only when the CPU

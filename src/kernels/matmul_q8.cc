@@ -83,8 +83,10 @@ void RunQ8(bool vectorized, const MatrixView& w, const float* x, int64_t n, floa
   if (buffer.size() < static_cast<size_t>(n * pairs)) buffer.resize(static_cast<size_t>(n * pairs));
   internal::Q8InputPair* in = buffer.data();
   internal::QuantizeQ8Inputs(vectorized, a, in);
-  auto rows = [&a, in, vectorized](int64_t begin, int64_t end) {
-    internal::Q8ProductRows(vectorized, a, in, begin, end);
+  auto rows = [&a, in, vectorized](int64_t begin, int64_t end, int64_t stream_end) {
+    internal::MatMulArgs part = a;
+    part.stream_end = stream_end;
+    internal::Q8ProductRows(vectorized, part, in, begin, end);
   };
   internal::SplitRows(a, internal::kRowGrain, pool, rows);
 }

@@ -234,7 +234,7 @@ void MatMulTiles(const MatMulArgs& a, int64_t r0, int64_t r1) {
 template <class Row>
 void StreamWithPrefetch(const MatMulArgs& a, int64_t r0, int64_t r1, Row row) {
   const int64_t row_bytes = static_cast<int64_t>(a.row_bytes);
-  StreamPrefetcher prefetch(a.w + r0 * row_bytes, a.w + r1 * row_bytes);
+  StreamPrefetcher prefetch(a, r0, r1);
   for (int64_t r = r0; r < r1; ++r) {
     prefetch.ReadingAt(a.w + (r + 1) * row_bytes);
     row(r);

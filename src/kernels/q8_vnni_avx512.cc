@@ -122,7 +122,7 @@ void Q8Row(const MatMulArgs& a, const Q8InputPair* in, int64_t stride, int64_t r
 template <int N>
 void Q8Rows(const MatMulArgs& a, const Q8InputPair* in, int64_t stride, int64_t r0, int64_t r1) {
   const int64_t row_bytes = static_cast<int64_t>(a.row_bytes);
-  StreamPrefetcher prefetch(a.w + r0 * row_bytes, a.w + r1 * row_bytes);
+  StreamPrefetcher prefetch(a, r0, r1);
   for (int64_t r = r0; r < r1; ++r) {
     prefetch.ReadingAt(a.w + (r + 1) * row_bytes);
     Q8Row<N>(a, in, stride, r);

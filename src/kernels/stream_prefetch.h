@@ -2,7 +2,8 @@
 // Software prefetch for kernels that stream weight rows once (batch-1 to batch-4 decode):
 // every cache line of a row range is asked for kStreamPrefetchBytes ahead of the row being
 // read, with the non-temporal hint, counted in bytes across row boundaries, starting at the
-// range's first row.
+// range's first row, and on past the range into the rows the same thread reads next
+// (MatMulArgs::stream_end, row_split.h).
 //
 // Measured on the 0.1B RWKV-7 models, 2 threads, Zen 5 (paired A/B, alternating every 16
 // tokens; docs/performance.md): against 6 rows ahead with the T0 hint, 12 KiB ahead NTA gave
@@ -16,6 +17,8 @@
 
 #include <cstdint>
 
+#include "kernels/matmul_internal.h"
+
 namespace dte::internal {
 namespace {
 
@@ -27,6 +30,11 @@ class StreamPrefetcher {
   StreamPrefetcher(const uint8_t* begin, const uint8_t* end) : base_(begin), end_(end - begin) {
     Upto(kStreamPrefetchBytes);
   }
+  // Rows [r0, r1) of a product will be read, then probably [r1, a.stream_end).
+  StreamPrefetcher(const MatMulArgs& a, int64_t r0, int64_t r1)
+      : StreamPrefetcher(a.w + r0 * static_cast<int64_t>(a.row_bytes),
+                         a.w + (a.stream_end > r1 ? a.stream_end : r1) *
+                                   static_cast<int64_t>(a.row_bytes)) {}
   // Reading has reached `read`: asks for every line below read + kStreamPrefetchBytes.
   void ReadingAt(const uint8_t* read) { Upto((read - base_) + kStreamPrefetchBytes); }
 
