@@ -18,7 +18,9 @@ struct Avx512 {
   using Reg = __m512;
   static constexpr int kLanes = 16;
   static constexpr int kInputTile = 4;  // 4 x 4 accumulators + 4 inputs + 1 weight < 32 regs
-  static constexpr int kStreamInputs = 4;  // DotRows up to here (measured: 6 and 8 are slower than tiles)
+  // DotRows up to here: 8 x 2 accumulators + 2 weights + 1 input < 32 regs. With the input loop
+  // fully unrolled, 0.1B F16 decode, 2 threads, batch 6 / 8: +32 % / +14 % over the row tiles.
+  static constexpr int kStreamInputs = 8;
   static Reg Zero() { return _mm512_setzero_ps(); }
   static Reg Load(const float* p) { return _mm512_loadu_ps(p); }
   static Reg LoadPartial(const float* p, int count) {

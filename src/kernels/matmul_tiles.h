@@ -90,7 +90,7 @@ void DotRows(const MatMulArgs& a, int64_t r) {
   for (int64_t s = 0; s < steps; ++s) {
     Reg wv[kPerStep];
     D::Decode(w, s, wv);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int i = 0; i < N; ++i) {
       const float* xs = a.x + i * a.cols + s * kStep;
 #pragma GCC unroll 4

@@ -26,7 +26,7 @@ using testing::TestMatrix;
 
 constexpr DType kAllTypes[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ4_0,
                                DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0};
-constexpr int64_t kBatches[] = {1, 2, 3, 5, 8, 17, 33};
+constexpr int64_t kBatches[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 17, 33};
 
 std::vector<KernelIsa> FastIsas() {
   std::vector<KernelIsa> isas;
