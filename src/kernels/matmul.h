@@ -46,11 +46,11 @@ struct MatMulTask {
 
 // Independent products with the same number of inputs, each computed exactly as MatMul
 // computes it (same kernels and precision, bit-identical results). With at most
-// kManyMaxInputs inputs, where every kernel streams weight rows and a product takes a few
+// kManyMaxInputs inputs, where the AVX-512 kernels stream weight rows and a product takes a few
 // microseconds, all their rows are split over the pool in one parallel loop: one hand-off
 // instead of one per product. With more, one MatMul after another.
 void MatMulMany(std::span<const MatMulTask> tasks, int64_t n, ThreadPool* pool);
-inline constexpr int64_t kManyMaxInputs = 4;
+inline constexpr int64_t kManyMaxInputs = 8;
 
 // The numerics of a product.
 //   kF32:  weights dequantized exactly, inputs and sums in float.
