@@ -98,16 +98,20 @@ TEST_P(MatMulTypeTest, DispatchedMatchesScalarTwin) {
   ThreadPool pool(2);
   TestMatrix m = MakeMatrix(type, 37, 320, rng);
   std::vector<float> x = RandomInputs(5, 320, rng);
+  // The scalar twin of the precision the dispatcher picks for n inputs.
+  auto reference = [&](int64_t n, float* y) {
+    if (ActiveMatMulPrecision(type, n) == MatMulPrecision::kQ8) {
+      scalar::MatMulQ8(m.view, x.data(), n, y);  // int8 inputs (matmul_q8_test.cc)
+    } else {
+      scalar::MatMul(m.view, x.data(), n, y);
+    }
+  };
   std::vector<float> want(5 * 37), got(5 * 37, NAN);
-  scalar::MatMul(m.view, x.data(), 5, want.data());
+  reference(5, want.data());
   MatMul(m.view, x.data(), 5, got.data(), &pool);
   ExpectClose(m, x, 5, want, got, "MatMul");
   std::vector<float> want1(37), got1(37, NAN);
-  if (ActiveMatMulPrecision(type, 1) == MatMulPrecision::kQ8) {
-    scalar::MatMulQ8(m.view, x.data(), 1, want1.data());  // int8 inputs (matmul_q8_test.cc)
-  } else {
-    scalar::MatVec(m.view, x.data(), want1.data());
-  }
+  reference(1, want1.data());
   MatVec(m.view, x.data(), got1.data(), nullptr);
   ExpectClose(m, x, 1, want1, got1, "MatVec");
 }
