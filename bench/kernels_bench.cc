@@ -174,7 +174,7 @@ bool RegisterAll() {
     if ((isa == KernelIsa::kAvx512 && VnniSupported()) || isa == KernelIsa::kScalar) {
       for (Shape s : matvec_shapes) add("MatVecQ8", DType::kQ8_0, s, 1, MatMulPrecision::kQ8);
       add("MatVecQ8", DType::kQ8_0, {768, 3072}, 1, MatMulPrecision::kQ8);
-      for (int64_t n : {2, 4}) add("MatMulQ8", DType::kQ8_0, {768, 768}, n, MatMulPrecision::kQ8);
+      for (int64_t n : {2, 4, 8}) add("MatMulQ8", DType::kQ8_0, {768, 768}, n, MatMulPrecision::kQ8);
     }
   }
   for (DType type : types) {

@@ -11,6 +11,7 @@ namespace dte {
 
 struct TierStats {
   std::string name;           // "l1", "l2", "l3", "redis"
+  std::string eviction;       // EvictionPolicyName of the tier's policy; empty for redis (none of its own)
   int64_t entries = 0;
   int64_t bytes = 0;          // bytes held (compressed size in L2/L3)
   int64_t capacity_bytes = 0;

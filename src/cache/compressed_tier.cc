@@ -7,6 +7,7 @@ namespace dte {
 
 CompressedTier::CompressedTier(const CompressedTierOptions& options)
     : codec_(options.codec),
+      policy_(options.policy),
       ttl_(options.ttl),
       session_ttl_(options.session_ttl),
       has_ttl_(options.ttl.count() > 0 || options.session_ttl.count() > 0),
@@ -94,6 +95,7 @@ size_t CompressedTier::ExpireDue(std::vector<CacheKey>* expired) {
 TierStats CompressedTier::Stats() const {
   TierStats s;
   s.name = "l2";
+  s.eviction = std::string(EvictionPolicyName(policy_));
   s.entries = store_.entries();
   s.bytes = store_.bytes();
   s.raw_bytes = store_.raw_bytes();

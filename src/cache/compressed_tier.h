@@ -45,6 +45,7 @@ class CompressedTier final : public CacheTier {
   using Blob = std::shared_ptr<const std::vector<uint8_t>>;
   using Store = ShardedStore<Blob>;
   const CodecOptions codec_;
+  const EvictionPolicyKind policy_;
   const std::chrono::seconds ttl_, session_ttl_;
   const bool has_ttl_;
   const std::shared_ptr<const CacheClock> clock_;

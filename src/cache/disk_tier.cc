@@ -21,6 +21,9 @@ constexpr uint32_t kFileMagic = 0x334c5444;  // "DTL3"
 constexpr uint32_t kFileVersion = 1;
 constexpr uint64_t kHashSeed = 0x4c33;
 constexpr std::string_view kSuffix = ".dtc";
+// L3's eviction policy: LRU, whose order Open rebuilds from the files' times (--cache-eviction
+// picks L1's and L2's).
+constexpr EvictionPolicyKind kDiskEviction = EvictionPolicyKind::kLru;
 
 struct FileHeader {
   uint32_t magic;
@@ -67,7 +70,7 @@ std::optional<CacheKey> KeyFromName(const std::string& name) {
 }  // namespace
 
 DiskTier::DiskTier(const DiskTierOptions& options)
-    : options_(options), now_(WallSeconds), policy_(EvictionPolicy::Make(EvictionPolicyKind::kLru)) {}
+    : options_(options), now_(WallSeconds), policy_(EvictionPolicy::Make(kDiskEviction)) {}
 
 DiskTier::~DiskTier() {
   if (dir_fd_ >= 0) ::close(dir_fd_);
@@ -349,6 +352,7 @@ void DiskTier::Clear() {
 TierStats DiskTier::Stats() const {
   TierStats s;
   s.name = "l3";
+  s.eviction = std::string(EvictionPolicyName(kDiskEviction));
   {
     std::lock_guard lock(mu_);
     s.entries = static_cast<int64_t>(files_.size());

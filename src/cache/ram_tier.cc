@@ -13,7 +13,8 @@ bool SampleTiming() {
 }  // namespace
 
 RamTier::RamTier(const RamTierOptions& options)
-    : ttl_(options.ttl),
+    : policy_(options.policy),
+      ttl_(options.ttl),
       session_ttl_(options.session_ttl),
       has_ttl_(options.ttl.count() > 0 || options.session_ttl.count() > 0),
       clock_(options.clock ? options.clock : CacheClock::Real()),
@@ -84,6 +85,7 @@ size_t RamTier::ExpireDue(std::vector<CacheKey>* expired) {
 TierStats RamTier::Stats() const {
   TierStats s;
   s.name = "l1";
+  s.eviction = std::string(EvictionPolicyName(policy_));
   s.entries = store_.entries();
   s.bytes = store_.bytes();
   s.raw_bytes = store_.raw_bytes();

@@ -43,6 +43,7 @@ class RamTier final : public CacheTier {
   // The `now` for a Find: kUnstamped (no check, no clock read) when this tier has no TTL.
   int64_t NowForCheck() const { return has_ttl_ ? clock_->NowNanos() : kUnstamped; }
 
+  const EvictionPolicyKind policy_;
   const std::chrono::seconds ttl_, session_ttl_;
   const bool has_ttl_;
   const std::shared_ptr<const CacheClock> clock_;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "base/log.h"
+#include "cache/eviction_policy.h"
 #include "cli/command.h"
 #include "server/serve.h"
 
@@ -68,6 +69,14 @@ int RunServeCommand(int argc, char** argv) {
          "--checkpoint-interval", o.cache.checkpoint_interval,
          "prefix checkpoint every N prompt tokens (besides prompt ends and chat turns); 0: none")
       ->check(CLI::Range(0, 1 << 24));
+  std::string eviction(EvictionPolicyName(o.cache.eviction));
+  app.add_option("--cache-eviction", eviction,
+                 "eviction policy of L1 and L2: wtinylfu, s3fifo, sieve or lru (docs/state_cache.md)")
+      ->check([](const std::string& name) {
+        return ParseEvictionPolicy(name) ? std::string()
+                                         : "unknown eviction policy '" + name +
+                                               "' (wtinylfu, s3fifo, sieve or lru)";
+      });
   app.add_option("--redis", o.cache.redis_url,
                  "shared state cache tier, redis://[:password@]host[:port][/db]");
   int64_t ram_ttl_s = 0, compressed_ttl_s = 0, disk_ttl_s = 0, redis_ttl_s = -1;
@@ -91,6 +100,7 @@ int RunServeCommand(int argc, char** argv) {
       "bearer token for admin endpoints (POST /v1/cache/clear); default: loopback clients only");
   CLI11_PARSE(app, argc, argv);
   o.cache.enabled = !no_cache;
+  o.cache.eviction = *ParseEvictionPolicy(eviction);
   o.engine.step_seconds = step_ms / 1000;
   o.drain_timeout = std::chrono::seconds(drain_s);
   o.engine.sessions.idle_ttl = std::chrono::seconds(idle_ttl_s);

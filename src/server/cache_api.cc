@@ -14,6 +14,7 @@ double Ratio(int64_t part, int64_t whole) {
 json TierJson(const TierStats& t) {
   json j;
   j["name"] = t.name;
+  if (!t.eviction.empty()) j["eviction"] = t.eviction;
   j["entries"] = t.entries;
   j["bytes"] = t.bytes;
   j["capacity_bytes"] = t.capacity_bytes;

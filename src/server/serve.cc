@@ -49,9 +49,11 @@ std::string CacheModelId(const std::string& name, const Model& model, const std:
 Result<std::shared_ptr<TieredCache>> OpenCache(const ServeCacheOptions& o) {
   TieredCacheOptions t;
   t.l1.capacity_bytes = o.ram_mb << 20;
+  t.l1.policy = o.eviction;
   t.l1.ttl = o.ram_ttl;
   t.enable_l2 = o.compressed_mb > 0;
   t.l2.capacity_bytes = o.compressed_mb << 20;
+  t.l2.policy = o.eviction;
   t.l2.ttl = o.compressed_ttl;
   if (!o.dir.empty()) {
     t.l3 = DiskTierOptions{};

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "cache/eviction_policy.h"
 #include "engine/engine.h"
 #include "server/api_service.h"
 
@@ -23,6 +24,7 @@ struct ServeCacheOptions {
   size_t disk_mb = 16384;
   std::string redis_url;  // shared tier when set (sessions continue on any worker)
   int64_t checkpoint_interval = 2048;
+  EvictionPolicyKind eviction = EvictionPolicyKind::kWTinyLfu;  // L1 and L2 (docs/state_cache.md)
   // TTLs (0: never; see docs/state_cache.md, "TTLs"). The RAM TTLs apply to prefix checkpoints,
   // not to sessions; L3 and Redis TTLs apply to everything.
   std::chrono::seconds ram_ttl{0};         // L1

@@ -1,7 +1,8 @@
 // System tests of the state cache in `dte serve`: the real binary with --cache-dir is stopped
 // with SIGTERM and restarted, and a long prompt it served before is a prefix hit from disk (L3)
 // with identical greedy output; a session continues across the restart; /v1/cache/stats has its
-// documented shape; /v1/cache/clear is admin-only (bearer token, or loopback without one).
+// documented shape; /v1/cache/clear is admin-only (bearer token, or loopback without one);
+// --cache-eviction picks the RAM tiers' policy.
 
 #include <gtest/gtest.h>
 #include <ifaddrs.h>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "system/server_process.h"
+#include "system/shell.h"
 
 namespace dte {
 namespace {
@@ -270,6 +272,29 @@ TEST_F(CacheServeTest, WithoutATokenClearIsForLoopbackClientsOnly) {
       "POST /v1/cache/clear HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
   EXPECT_EQ(StatusFrom(external, server.port(), request), 403);
   EXPECT_EQ(StatusFrom("127.0.0.1", server.port(), request), 200);
+}
+
+// --cache-eviction picks the policy of L1 and L2 (W-TinyLFU by default); L3 stays LRU. An
+// unknown name is refused before the model loads.
+TEST_F(CacheServeTest, EvictionPolicyFollowsTheFlag) {
+  {
+    ServerProcess server(kDemoModel, {"--cache-dir", dir_.string()});
+    json stats = Parse(RawRequest(server.port(), "GET", "/v1/cache/stats", ""));
+    EXPECT_EQ(TierNamed(stats, "l1")["eviction"], "wtinylfu");
+    EXPECT_EQ(TierNamed(stats, "l2")["eviction"], "wtinylfu");
+    EXPECT_EQ(TierNamed(stats, "l3")["eviction"], "lru");
+  }
+  {
+    ServerProcess server(kDemoModel, {"--cache-dir", dir_.string(), "--cache-eviction", "s3fifo"});
+    json stats = Parse(RawRequest(server.port(), "GET", "/v1/cache/stats", ""));
+    EXPECT_EQ(TierNamed(stats, "l1")["eviction"], "s3fifo");
+    EXPECT_EQ(TierNamed(stats, "l2")["eviction"], "s3fifo");
+    EXPECT_EQ(TierNamed(stats, "l3")["eviction"], "lru");
+  }
+  const testing::ShellOutput bad = testing::Shell(std::string(DTE_BINARY) + " serve --model " +
+                                                  kDemoModel + " --cache-eviction fifo");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.text.find("unknown eviction policy 'fifo'"), std::string::npos) << bad.text;
 }
 
 TEST_F(CacheServeTest, NoCacheServesWithoutOne) {
