@@ -312,7 +312,7 @@ void MatMulMany(std::span<const MatMulTask> tasks, int64_t n, ThreadPool* pool) 
   };
   const int64_t work_per_row = std::max<int64_t>(1, work / std::max<int64_t>(1, total));
   internal::SplitRowsStealing(total, internal::kRowGrain, internal::kMinChunkWork / work_per_row,
-                            pool, run);
+                              pool, run);
 }
 
 void MatMulOn(KernelIsa isa, const MatrixView& w, const float* x, int64_t n, float* y,

@@ -83,8 +83,8 @@ static_assert(sizeof(Q8InputPair) == 192);
 void QuantizeInputsQ8Reference(const float* x, int64_t cols, Q8InputPair* out);
 // The same, vectorized (AVX-512 BW + VNNI); bit-identical to the reference.
 void QuantizeInputsQ8Avx512(const float* x, int64_t cols, Q8InputPair* out);
-// Rows [row_begin, row_end) of a.y for a.n <= kQ8MaxRowsInputs inputs (a.type Q8_0; a.x is not read): input
-// i's records start at in + i * pairs_per_input. Per block: the exact int32 sum of w * q
+// Rows [row_begin, row_end) of a.y for a.n <= kQ8MaxRowsInputs inputs (a.type Q8_0; a.x is not
+// read): input i's records start at in + i * pairs_per_input. Per block: the exact int32 sum of w * q
 // (vpdpbusd), converted to float, times d_w * d_x, accumulated in float per lane.
 void MatMulQ8RowsAvx512Vnni(const MatMulArgs& a, const Q8InputPair* in, int64_t pairs_per_input,
                             int64_t row_begin, int64_t row_end);

@@ -1,5 +1,5 @@
 #pragma once
-// Software prefetch for kernels that stream weight rows once (batch-1 to batch-4 decode):
+// Software prefetch for kernels that stream weight rows once (decode of 1 to 8 sequences):
 // every cache line of a row range is asked for kStreamPrefetchBytes ahead of the row being
 // read, with the non-temporal hint, counted in bytes across row boundaries, starting at the
 // range's first row, and on past the range into the rows the same thread reads next
