@@ -1,5 +1,5 @@
 #pragma once
-// Building blocks shared by the queue-based eviction policies (S3-FIFO, W-TinyLFU): a pool of
+// Building blocks shared by the eviction policies (LRU, SIEVE, S3-FIFO, W-TinyLFU): a pool of
 // nodes addressed by index (the policy's handle, reused after release) and doubly linked queues
 // threaded through that pool, so one node can move between queues in O(1) without allocation.
 // Also the factories of those policies, which EvictionPolicy::Make calls.

@@ -1,15 +1,17 @@
 #include "cache/eviction_policy.h"
 
-#include "base/check.h"
 #include "cache/eviction_list.h"
 
 namespace dte {
 
 namespace {
 
-constexpr uint32_t kNil = UINT32_MAX;
+using eviction_internal::kNil;
+using eviction_internal::NodePool;
+using eviction_internal::PayDebt;
+using eviction_internal::Queue;
 
-// A doubly linked list over a pool of nodes addressed by index (the handle). Head = newest.
+// One queue of nodes (eviction_list.h), head = newest: the shared part of LRU and SIEVE.
 class ListPolicy : public EvictionPolicy {
  protected:
   struct Node {
@@ -23,87 +25,59 @@ class ListPolicy : public EvictionPolicy {
   };
 
   uint32_t Allocate(CacheKey key, float weight) {
-    uint32_t h;
-    if (!free_.empty()) {
-      h = free_.back();
-      free_.pop_back();
-    } else {
-      h = static_cast<uint32_t>(nodes_.size());
-      nodes_.emplace_back();
-    }
-    nodes_[h] = Node{};
-    nodes_[h].key = key;
-    nodes_[h].weight = weight > 0 ? weight : 1;
-    nodes_[h].live = true;
-    ++size_;
+    uint32_t h = pool_.Allocate();
+    Node& n = pool_.nodes()[h];
+    n.key = key;
+    n.weight = weight > 0 ? weight : 1;
+    list_.PushHead(pool_.nodes(), h);
     return h;
   }
   void Release(uint32_t h) {
-    Unlink(h);
-    nodes_[h].live = false;
-    free_.push_back(h);
-    --size_;
+    list_.Unlink(pool_.nodes(), h);
+    pool_.Release(h);
   }
-  void PushFront(uint32_t h) {
-    nodes_[h].prev = kNil;
-    nodes_[h].next = head_;
-    if (head_ != kNil) nodes_[head_].prev = h;
-    head_ = h;
-    if (tail_ == kNil) tail_ = h;
-  }
-  void Unlink(uint32_t h) {
-    Node& n = nodes_[h];
-    if (n.prev != kNil) nodes_[n.prev].next = n.next; else head_ = n.next;
-    if (n.next != kNil) nodes_[n.next].prev = n.prev; else tail_ = n.prev;
-    n.prev = n.next = kNil;
-  }
-  Node& At(Handle h) {
-    DTE_CHECK(h < nodes_.size() && nodes_[h].live, "eviction policy: stale handle");
-    return nodes_[h];
-  }
+  Node& At(Handle h) { return pool_.At(h); }
+  Node& node(uint32_t h) { return pool_.nodes()[h]; }
 
  public:
-  size_t size() const override { return size_; }
+  size_t size() const override { return list_.size; }
 
  protected:
-  std::vector<Node> nodes_;
-  std::vector<uint32_t> free_;
-  uint32_t head_ = kNil, tail_ = kNil;
-  size_t size_ = 0;
+  NodePool<Node> pool_;
+  Queue list_;
 };
 
 class LruPolicy final : public ListPolicy {
  public:
   Handle Insert(CacheKey key, float weight) override {
     uint32_t h = Allocate(key, weight);
-    nodes_[h].stamp = ++clock_;
-    PushFront(h);
+    node(h).stamp = ++clock_;
     return h;
   }
   void Touch(Handle h) override {
     At(h).stamp = ++clock_;
-    if (head_ == h) return;
-    Unlink(h);
-    PushFront(h);
+    if (list_.head == h) return;
+    list_.Unlink(pool_.nodes(), h);
+    list_.PushHead(pool_.nodes(), h);
   }
   void Erase(Handle h) override {
     At(h);
     Release(h);
   }
   std::optional<CacheKey> Evict() override {
-    if (tail_ == kNil) return std::nullopt;
+    if (list_.tail == kNil) return std::nullopt;
     // Among the least recently used few, the one with the largest age per unit of weight.
-    uint32_t best = tail_;
+    uint32_t best = list_.tail;
     double best_score = -1;
-    uint32_t h = tail_;
-    for (int i = 0; i < kLruWindow && h != kNil; ++i, h = nodes_[h].prev) {
-      double score = static_cast<double>(clock_ + 1 - nodes_[h].stamp) / nodes_[h].weight;
+    uint32_t h = list_.tail;
+    for (int i = 0; i < kLruWindow && h != kNil; ++i, h = node(h).prev) {
+      double score = static_cast<double>(clock_ + 1 - node(h).stamp) / node(h).weight;
       if (score > best_score) {
         best_score = score;
         best = h;
       }
     }
-    CacheKey key = nodes_[best].key;
+    CacheKey key = node(best).key;
     Release(best);
     return key;
   }
@@ -114,31 +88,26 @@ class LruPolicy final : public ListPolicy {
 
 class SievePolicy final : public ListPolicy {
  public:
-  Handle Insert(CacheKey key, float weight) override {
-    uint32_t h = Allocate(key, weight);
-    PushFront(h);
-    return h;
-  }
+  Handle Insert(CacheKey key, float weight) override { return Allocate(key, weight); }
   void Touch(Handle h) override { At(h).visited = true; }
   void Erase(Handle h) override {
     At(h);
-    if (hand_ == h) hand_ = nodes_[h].prev;
+    if (hand_ == h) hand_ = node(h).prev;
     Release(h);
   }
   std::optional<CacheKey> Evict() override {
-    if (tail_ == kNil) return std::nullopt;
+    if (list_.tail == kNil) return std::nullopt;
     // Terminates: each visit either unmarks an entry or adds >= 0.5 debt (weights <= 1).
     for (;;) {
-      if (hand_ == kNil) hand_ = tail_;
-      Node& n = nodes_[hand_];
+      if (hand_ == kNil) hand_ = list_.tail;
       uint32_t h = hand_;
+      Node& n = node(h);
       hand_ = n.prev;  // towards newer entries; wraps to the tail when it falls off the head
       if (n.visited) {
         n.visited = false;
         continue;
       }
-      n.debt += 0.5f / n.weight;
-      if (n.debt >= 1.0f - 1e-6f) {
+      if (PayDebt(n.debt, n.weight)) {
         CacheKey key = n.key;
         Release(h);
         return key;
