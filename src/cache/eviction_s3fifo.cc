@@ -106,13 +106,8 @@ class S3FifoPolicy final : public EvictionPolicy {
       main_.PushHead(nodes, h);
       return std::nullopt;
     }
-    if (!PayDebt(n.debt, n.weight)) {
-      small_.PushHead(nodes, h);
-      return std::nullopt;
-    }
-    CacheKey key = n.key;
-    pool_.Release(h);
-    Remember(key);
+    std::optional<CacheKey> key = LapOrLeave(small_, h);
+    if (key) Remember(*key);
     return key;
   }
 
@@ -127,8 +122,15 @@ class S3FifoPolicy final : public EvictionPolicy {
       main_.PushHead(nodes, h);
       return std::nullopt;
     }
+    return LapOrLeave(main_, h);
+  }
+
+  // An unlinked tail entry with no hits to spend: pays weight debt for another lap at the head
+  // of q, or leaves (returns its key).
+  std::optional<CacheKey> LapOrLeave(Queue& q, uint32_t h) {
+    Node& n = pool_.nodes()[h];
     if (!PayDebt(n.debt, n.weight)) {
-      main_.PushHead(nodes, h);
+      q.PushHead(pool_.nodes(), h);
       return std::nullopt;
     }
     CacheKey key = n.key;
