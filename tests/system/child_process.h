@@ -32,13 +32,7 @@ class ChildProcess {
       dup2(out, 1);
       dup2(err, 2);
       dup2(null, 0);
-      std::vector<std::string> argv = {DTE_BINARY};
-      argv.insert(argv.end(), args.begin(), args.end());
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
+      ExecDte(args);
     }
   }
   ~ChildProcess() {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace dte::testing {
 
@@ -20,6 +21,17 @@ inline std::string ShellQuote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// In a forked child: replaces it with `DTE_BINARY args...` (exit code 127 if that fails).
+[[noreturn]] inline void ExecDte(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {DTE_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  execv(cargv[0], cargv.data());
+  _exit(127);
 }
 
 inline std::string Slurp(const std::string& path) {

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "system/run_command.h"
+
 namespace dte::testing {
 
 class DteProcess {
@@ -34,13 +36,7 @@ class DteProcess {
         const int err = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (err >= 0) dup2(err, 2);
       }
-      std::vector<std::string> argv = {DTE_BINARY};
-      argv.insert(argv.end(), args.begin(), args.end());
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      execv(cargv[0], cargv.data());
-      _exit(127);
+      ExecDte(args);
     }
     close(out[1]);
     std::string text;
