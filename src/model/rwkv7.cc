@@ -224,25 +224,13 @@ class Rwkv7 final : public RwkvModelBase {
  private:
   enum class Act { kNone, kTanh, kSigmoid };
 
-  // fn(t0, t1) over row ranges of [0, n), split over the pool when there are enough rows for
-  // the element-wise work to be worth a hand-off (batched decode, prefill).
-  template <class Fn>
-  static void ForRows(int64_t n, ThreadPool* pool, Fn fn) {
-    if (pool == nullptr || pool->size() == 1 || n < kMinParallelRows) {
-      fn(int64_t{0}, n);
-      return;
-    }
-    pool->ParallelFor(n, fn, 1);
-  }
-  static constexpr int64_t kMinParallelRows = 4;
-
   // ForEachShiftedRow with the rows split over the pool (ForRows): fn(t, prev) for every row,
   // then each segment's last row stored in its state's shift slot, after every row has read
   // the old one.
   template <class Fn>
   static void ShiftRows(const BatchRows& batch, int64_t layer, int64_t shift_offset,
                         const float* xn, int64_t c, ThreadPool* pool, Fn fn) {
-    if (pool == nullptr || pool->size() == 1 || batch.rows < kMinParallelRows) {
+    if (pool == nullptr || pool->size() == 1 || batch.rows < kMinPoolRows) {
       ForEachShiftedRow(batch, layer, shift_offset, xn, c, fn);
       return;
     }

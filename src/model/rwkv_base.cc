@@ -10,8 +10,6 @@ namespace dte {
 namespace {
 // Most rows in one pass: bounds scratch memory for long prompts and big batches.
 constexpr int64_t kMaxPassRows = 256;
-// Fewest rows of a pass whose row-wise work (residual adds, layer norms) goes to the pool.
-constexpr int64_t kMinRowsForPool = 4;
 }  // namespace
 
 Result<std::vector<float>> BindVector(const TensorStore& ts, const std::string& name, int64_t n) {
@@ -152,20 +150,11 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
     DequantizeRow(emb_.type, emb_.row(id), xt, c);
     LayerNorm(xt, ln0_w_.data(), ln0_b_.data(), c, eps, xt);
   }
-  // Row-wise work (residual adds, layer norms) is spread over the pool from a few rows on; each
-  // row's arithmetic is the same either way.
-  auto for_rows = [&](const auto& fn) {
-    if (pool != nullptr && n >= kMinRowsForPool) {
-      pool->ParallelFor(n, fn);
-    } else {
-      fn(0, n);
-    }
-  };
   for (int64_t l = 0; l < config_.n_layer; ++l) {
     const LayerNorms& norm = norms_[static_cast<size_t>(l)];
     // x += out (the previous block's output; none before the first) and xn = LayerNorm(x).
     auto add_and_norm = [&](const std::vector<float>& w, const std::vector<float>& b, bool add) {
-      for_rows([&](int64_t t0, int64_t t1) {
+      ForRows(n, pool, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
           float* xt = x + t * c;
           if (add) {
@@ -181,7 +170,7 @@ void RwkvModelBase::ForwardPass(Scratch& scratch, ThreadPool* pool) const {
     add_and_norm(norm.ln2_w, norm.ln2_b, /*add=*/true);
     ChannelMix(l, batch, xn, out, scratch, pool);
   }
-  for_rows([&](int64_t t0, int64_t t1) {
+  ForRows(n, pool, [&](int64_t t0, int64_t t1) {
     for (size_t i = static_cast<size_t>(t0 * c); i < static_cast<size_t>(t1 * c); ++i) x[i] += out[i];
   });
 

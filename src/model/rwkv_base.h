@@ -43,6 +43,19 @@ void ForEachShiftedRow(const BatchRows& batch, int64_t layer, int64_t shift_offs
   }
 }
 
+// Calls fn(t0, t1) over row ranges of [0, n), split over the pool from kMinPoolRows rows on
+// (below that, element-wise work is not worth a hand-off); each row's arithmetic is the same
+// either way.
+inline constexpr int64_t kMinPoolRows = 4;
+template <class Fn>
+void ForRows(int64_t n, ThreadPool* pool, Fn fn) {
+  if (pool == nullptr || pool->size() == 1 || n < kMinPoolRows) {
+    fn(int64_t{0}, n);
+    return;
+  }
+  pool->ParallelFor(n, fn, 1);
+}
+
 // Runs fn(segment, head) for every pair, spread over the pool (recurrences are independent
 // across sequences and heads).
 void ForEachSegmentHead(const BatchRows& batch, int64_t n_head, ThreadPool* pool,
